@@ -1,0 +1,3 @@
+from vlmstream.cli import main
+
+main()

@@ -1,0 +1,158 @@
+"""The ``vlmstream`` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from vlmstream.backends import BackendError
+from vlmstream.config import ConfigError, RunConfig, load_config
+from vlmstream.sampling import DropPolicy
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Run vision and vision-language models on many live video streams.")
+err = Console(stderr=True)
+log = logging.getLogger("vlmstream")
+
+
+def _fail(msg: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {msg}", highlight=False)
+    return typer.Exit(code)
+
+
+def parse_kv(items: list[str] | None) -> dict[str, str]:
+    """KEY=VALUE pairs from repeated options."""
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ConfigError(f"--backend-opt {it!r} is not KEY=VALUE")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def build_run_config(config: Path | None, sources: list[str], cli: dict[str, Any]) -> RunConfig:
+    """YAML first, then command-line values on top (only the ones the user gave)."""
+    overrides = {k: v for k, v in cli.items() if v is not None}
+    stream_keys = ("fps", "max_latency_ms", "drop_policy", "gate", "realtime", "loop", "size",
+                   "buffer_s")
+    per_stream = {k: overrides.pop(k) for k in stream_keys if k in overrides}
+    cfg = load_config(config, {k: v for k, v in overrides.items()})
+    streams = list(cfg.streams)
+    if sources:
+        streams = [{"source": s} for s in sources]  # type: ignore[misc]
+    else:
+        streams = [s.model_dump(exclude_none=True) for s in streams]  # type: ignore[misc]
+    for s in streams:
+        s.update(per_stream)  # type: ignore[union-attr]
+    data = cfg.model_dump(exclude_none=True)
+    data["streams"] = streams
+    try:
+        return RunConfig.model_validate(data)
+    except Exception as e:  # pydantic error in the merged config
+        raise ConfigError(f"invalid option: {e}") from None
+
+
+@app.command()
+def run(
+    sources: Annotated[list[str] | None, typer.Argument(
+        help="Video files, synthetic:// or stream URLs.", show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")] = None,
+    task: Annotated[str | None, typer.Option(help="motion, classify, detect, caption, ask, ...")] = None,
+    backend: Annotated[str | None, typer.Option(help="Backend name (see `vlmstream backends`).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model id or local directory for the backend.")] = None,
+    labels: Annotated[str | None, typer.Option(help="Comma-separated labels.")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Prompt or question for VLM tasks.")] = None,
+    backend_opt: Annotated[list[str] | None, typer.Option(
+        "--backend-opt", help="Backend option KEY=VALUE (repeatable).")] = None,
+    fps: Annotated[float | None, typer.Option(help="Target analysis FPS per stream.")] = None,
+    max_latency_ms: Annotated[float | None, typer.Option(
+        help="Latency budget per frame; older frames are dropped as stale.")] = None,
+    drop_policy: Annotated[DropPolicy | None, typer.Option(help="latest, oldest or adaptive.")] = None,
+    gate: Annotated[bool | None, typer.Option(
+        "--gate/--no-gate", help="Skip static frames; force analysis on scene cuts.")] = None,
+    size: Annotated[str | None, typer.Option(help="Resize at decode, WIDTHxHEIGHT.")] = None,
+    fast: Annotated[bool, typer.Option(
+        "--fast", help="Read files as fast as possible instead of at real speed.")] = False,
+    loop: Annotated[bool | None, typer.Option("--loop/--no-loop", help="Loop files.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Largest micro-batch.")] = None,
+    max_wait_ms: Annotated[float | None, typer.Option(help="Longest wait to fill a batch.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for results, metrics and plots.")] = Path("vlmstream-out"),
+    jsonl: Annotated[Path | None, typer.Option(help="JSONL results file [OUT/results.jsonl].")] = None,
+    video: Annotated[Path | None, typer.Option(help="Annotated MP4 to write.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    console: Annotated[bool | None, typer.Option(
+        "--console/--no-console", help="Live table (default: on when stderr is a terminal).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Analyse SOURCES (or the config's streams) and write results as they come."""
+    _logging(verbose)
+    try:
+        opts = parse_kv(backend_opt)
+        if model is not None:
+            opts["model"] = model
+        cli: dict[str, Any] = {
+            "task.kind": task, "task.labels": labels, "task.prompt": prompt,
+            "backend.name": backend, "backend.max_batch": batch, "backend.max_wait_ms": max_wait_ms,
+            "backend.options": opts or None, "duration_s": duration,
+            "fps": fps, "max_latency_ms": max_latency_ms, "drop_policy": drop_policy,
+            "gate": gate, "size": size, "loop": loop, "realtime": False if fast else None,
+            "outputs.jsonl": jsonl, "outputs.video": video, "outputs.console": console,
+        }
+        cfg = build_run_config(config, list(sources or []), cli)
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+    if not cfg.streams:
+        raise _fail("no source given: pass a video file, synthetic:// or a stream URL, "
+                    "or a --config with streams")
+    from vlmstream.runner import run_pipeline
+
+    try:
+        code = run_pipeline(cfg, out, console=console if console is not None else err.is_terminal)
+    except (BackendError, ConfigError) as e:
+        raise _fail(str(e), 1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def backends() -> None:
+    """List the backends this installation can build."""
+    from vlmstream.backends import available
+
+    for name in available():
+        typer.echo(name)
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("libav").setLevel(logging.ERROR)
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """First SIGINT/SIGTERM drains and flushes; a second one exits at once."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            raise SystemExit(130)
+        err.print(f"[yellow]{signal.Signals(signum).name}: draining and flushing "
+                  "(press Ctrl-C again to exit at once)[/]")
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

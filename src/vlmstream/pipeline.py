@@ -1,0 +1,230 @@
+"""The engine: streams in, results out. Wires Source -> Buffer -> Sampler -> Scheduler ->
+Backend -> Temporal -> Sinks, and lets streams come and go while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from vlmstream.backends import Backend, Task, create
+from vlmstream.buffers import StreamBuffer, StreamCounters
+from vlmstream.config import BackendConfig, StreamConfig, TemporalSettings
+from vlmstream.frames import Event, Result, now
+from vlmstream.metrics import Metrics
+from vlmstream.sampling import MotionGate, Sampler
+from vlmstream.scheduler import Scheduler, StreamSlot
+from vlmstream.sinks.base import Sink
+from vlmstream.sources import create_source
+from vlmstream.sources.ingest import Ingest, StreamState
+from vlmstream.temporal import TemporalConfig, TemporalState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class StreamHandle:
+    """Everything the pipeline holds for one stream."""
+
+    config: StreamConfig
+    ingest: Ingest
+    slot: StreamSlot
+    scheduler: Scheduler
+
+    @property
+    def id(self) -> str:
+        assert self.config.id is not None
+        return self.config.id
+
+    def status(self, metrics: Metrics) -> dict[str, Any]:
+        ing = self.ingest
+        info = ing.info
+        return {
+            "id": self.id,
+            "state": ing.state.value,
+            "last_error": ing.last_error,
+            "target_fps": self.config.fps,
+            "effective_fps": round(self.slot.sampler.effective_fps, 3),
+            "degraded": self.slot.sampler.degraded,
+            "buffered": len(ing.buffer),
+            "source": None if info is None else {
+                "codec": info.codec, "width": info.width, "height": info.height,
+                "fps": info.fps, "live": info.live, "decoder": info.decoder},
+            **self.slot.counters.snapshot(),
+            **metrics.stream_summary(self.id),
+        }
+
+
+class Pipeline:
+    """Owns the streams, one scheduler per distinct backend, the sinks and the metrics."""
+
+    def __init__(self, sinks: Iterable[Sink] = (), *, temporal: TemporalSettings | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.sinks = list(sinks)
+        self.temporal = temporal or TemporalSettings()
+        self.metrics = metrics or Metrics()
+        self.streams: dict[str, StreamHandle] = {}
+        self._schedulers: dict[str, Scheduler] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[Result], None]] = []
+        self._keep_images = any(s.needs_images for s in self.sinks)
+        self._started = False
+        self._stopped = False
+
+    # -- results -------------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[Result], None], *, images: bool = False) -> None:
+        """Call ``fn`` for every result (from the inference worker: it must not block)."""
+        self._listeners.append(fn)
+        if images and not self._keep_images:
+            self._keep_images = True
+            for sch in self._schedulers.values():
+                sch.keep_images = True
+
+    def _emit(self, r: Result) -> None:
+        r.stages.stamp("sink")
+        self.metrics.observe(r)
+        for s in self.sinks:
+            s.publish(r)
+        for fn in self._listeners:
+            fn(r)
+
+    def _emit_events(self, events: list[Event]) -> None:
+        for e in events:
+            for s in self.sinks:
+                s.publish(e)
+
+    # -- backends ------------------------------------------------------------------------
+    def _scheduler_for(self, bc: BackendConfig) -> Scheduler:
+        key = json.dumps([bc.name, bc.options, bc.max_batch, bc.max_wait_ms], sort_keys=True,
+                         default=str)
+        sch = self._schedulers.get(key)
+        if sch is None:
+            backend: Backend = create(bc.name, **bc.options)
+            sch = Scheduler(backend, emit=self._emit, on_batch=self.metrics.observe_batch,
+                            max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms,
+                            keep_images=self._keep_images)
+            self._schedulers[key] = sch
+            if self._started:
+                sch.start()
+        return sch
+
+    # -- streams -------------------------------------------------------------------------
+    def add_stream(self, cfg: StreamConfig) -> StreamHandle:
+        """Start ingesting and analysing one stream; the others are not disturbed.
+
+        Raises BackendError when the stream's backend cannot be built, ValueError for a
+        duplicate id. Source problems do not raise: they show in the stream's state."""
+        assert cfg.id is not None and cfg.task is not None and cfg.backend is not None
+        with self._lock:
+            if cfg.id in self.streams:
+                raise ValueError(f"stream id {cfg.id!r} already exists")
+            sch = self._scheduler_for(cfg.backend)
+            counters = StreamCounters()
+            buf = StreamBuffer(counters, seconds=cfg.buffer_s, fps=max(cfg.fps, 30.0),
+                               wakeup=sch.wakeup)
+            sampler = Sampler(buf, counters, fps=cfg.fps, policy=cfg.drop_policy,
+                              max_latency_ms=cfg.max_latency_ms,
+                              gate=MotionGate() if cfg.gate else None)
+            task = Task(cfg.task.kind, tuple(cfg.task.labels), cfg.task.prompt)
+            temporal = TemporalState(cfg.id, TemporalConfig(self.temporal.window,
+                                                            self.temporal.enter_count))
+            slot = StreamSlot(cfg.id, sampler, task, temporal, counters,
+                              max_latency_s=cfg.max_latency_ms / 1000.0)
+
+            def make_source(c: StreamConfig = cfg) -> Any:
+                return create_source(c.source, realtime=c.realtime, loop=c.loop, size=c.size)
+
+            ingest = Ingest(cfg.id, make_source, buf, on_state=self._on_state)
+            handle = StreamHandle(cfg, ingest, slot, sch)
+            self.streams[cfg.id] = handle
+        sch.add(slot)
+        if self._started:
+            ingest.start()
+        return handle
+
+    def remove_stream(self, stream_id: str) -> bool:
+        with self._lock:
+            h = self.streams.pop(stream_id, None)
+        if h is None:
+            return False
+        h.ingest.stop()
+        h.scheduler.remove(stream_id)
+        self._emit_events(h.slot.temporal.close())
+        return True
+
+    def _on_state(self, stream_id: str, state: StreamState, error: str | None) -> None:
+        if state is StreamState.FAILED:
+            self._emit_events([Event(stream_id, "source_failed", "instant", start_ts=now(),
+                                     end_ts=now(), data={"error": error or ""})])
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._started = True
+        for s in self.sinks:
+            s.start()
+        for sch in self._schedulers.values():
+            sch.start()
+        for h in list(self.streams.values()):
+            h.ingest.start()
+
+    def idle(self) -> bool:
+        """Every stream finished and nothing left to analyse."""
+        for h in list(self.streams.values()):
+            if not h.ingest.done or len(h.ingest.buffer) or h.slot.pending is not None \
+                    or h.slot.in_flight:
+                return False
+            if h.slot.sampler.holds_frame:
+                return False
+        return True
+
+    def wait(self, duration: float | None = None, stop: threading.Event | None = None) -> None:
+        """Block until every stream is done, ``duration`` seconds pass, or ``stop`` is set."""
+        deadline = None if duration is None else time.time() + duration
+        while True:
+            if stop is not None and stop.is_set():
+                return
+            if deadline is not None and time.time() >= deadline:
+                return
+            if self.idle():
+                return
+            time.sleep(0.05)
+
+    def stop(self, *, drain: bool = True) -> None:
+        """Stop sources, finish (drain) what is pending, close every sink. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        handles = list(self.streams.values())
+        for h in handles:
+            h.ingest.request_stop()
+        for h in handles:
+            h.ingest.stop()
+        for sch in self._schedulers.values():
+            sch.stop(drain=drain)
+        for h in handles:
+            self._emit_events(h.slot.temporal.close())
+        for sch in self._schedulers.values():
+            sch.backend.close()
+        for s in self.sinks:
+            s.close()
+
+    # -- views ---------------------------------------------------------------------------
+    def status(self) -> list[dict[str, Any]]:
+        return [h.status(self.metrics) for h in list(self.streams.values())]
+
+    def summary(self) -> dict[str, Any]:
+        handles = list(self.streams.values())
+        counters = {h.id: {"state": h.ingest.state.value, "last_error": h.ingest.last_error,
+                           **h.slot.counters.snapshot()} for h in handles}
+        targets = {h.id: h.config.fps for h in handles}
+        out = self.metrics.summary(counters, targets)
+        out["backends"] = {sch.backend.name: {"est_batch_ms": round(sch.est_infer_ms, 3),
+                                              "rate_scale": round(sch.scale, 3)}
+                           for sch in self._schedulers.values()}
+        out["sink_drops"] = {s.name: s.dropped for s in self.sinks}
+        return out
