@@ -150,6 +150,22 @@ def install_signal_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+# Commands owned by other stages (probe, serve, bench, ...) live next to the code they drive;
+# each module listed here has ``register(app)``.
+_COMMAND_MODULES: list[str] = [
+]
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for mod in _COMMAND_MODULES:
+        importlib.import_module(mod).register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,32 @@
+"""Shared fixtures: small real videos made with PyAV, and a short-lived pipeline runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+
+def write_video(path: Path, *, frames: int = 60, fps: int = 30, size: tuple[int, int] = (320, 240),
+                moving: bool = True, codec: str = "libx264") -> Path:
+    """An H.264 MP4 with a white square moving over a dark background."""
+    w, h = size
+    with av.open(str(path), "w") as c:
+        s = c.add_stream(codec, rate=fps)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        for i in range(frames):
+            img = np.full((h, w, 3), 30, np.uint8)
+            x = (i * 4) % (w - 40) if moving else 10
+            img[h // 2 - 20:h // 2 + 20, x:x + 40] = 255
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_video(tmp_path_factory.mktemp("vid") / "small.mp4")
