@@ -30,3 +30,29 @@ def write_video(path: Path, *, frames: int = 60, fps: int = 30, size: tuple[int,
 @pytest.fixture(scope="session")
 def small_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_video(tmp_path_factory.mktemp("vid") / "small.mp4")
+
+
+def run_pipeline_for(sources, *, seconds: float, backend: str = "motion", options=None,
+                     fps: float = 10.0, budget_ms: float = 500.0, policy: str = "latest",
+                     max_batch=None, sinks=(), task: str = "motion", labels=(), gate=False,
+                     realtime: bool = True):
+    """Run a real pipeline on ``sources`` for ``seconds``; return (pipeline, results)."""
+    from vlmstream.config import BackendConfig, RunConfig, StreamConfig, TaskConfig
+    from vlmstream.pipeline import Pipeline
+
+    cfg = RunConfig(
+        streams=[StreamConfig(source=s, fps=fps, max_latency_ms=budget_ms, drop_policy=policy,
+                              gate=gate, realtime=realtime) for s in sources],
+        backend=BackendConfig(name=backend, options=options or {}, max_batch=max_batch),
+        task=TaskConfig(kind=task, labels=list(labels)))
+    pipe = Pipeline(list(sinks))
+    results = []
+    pipe.subscribe(results.append)
+    for s in cfg.resolved_streams():
+        pipe.add_stream(s)
+    pipe.start()
+    try:
+        pipe.wait(seconds)
+    finally:
+        pipe.stop(drain=True)
+    return pipe, results

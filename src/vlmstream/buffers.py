@@ -44,23 +44,30 @@ class StreamBuffer:
     When full the oldest frame is dropped (counted as ``overflow``): a slow consumer can
     never make the buffer, or latency, grow without bound. ``wakeup`` is set on every put
     so the scheduler reacts to new frames at once instead of polling.
+
+    ``block_when_full`` is for sources that are not live (a file read as fast as possible):
+    there the producer waits for room instead, so no frame is lost to a slow model.
     """
 
     MAX_SECONDS = 2.0
 
     def __init__(self, counters: StreamCounters, *, seconds: float = 1.0, fps: float = 30.0,
-                 wakeup: threading.Event | None = None) -> None:
+                 wakeup: threading.Event | None = None, block_when_full: bool = False) -> None:
         if not 0.0 <= seconds <= self.MAX_SECONDS:
             raise ValueError(f"jitter buffer must hold 0-{self.MAX_SECONDS:g} s, got {seconds:g}")
         self.capacity = max(1, math.ceil(seconds * max(fps, 1.0)))
         self.counters = counters
         self._q: deque[Frame] = deque()
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
         self._wakeup = wakeup
+        self.block_when_full = block_when_full
         self.closed = False
 
     def put(self, frame: Frame) -> None:
         with self._lock:
+            while self.block_when_full and len(self._q) >= self.capacity and not self.closed:
+                self._room.wait(0.1)
             self.counters.frames_in += 1
             self._q.append(frame)
             overflow = len(self._q) - self.capacity
@@ -76,11 +83,14 @@ class StreamBuffer:
         with self._lock:
             out = list(self._q)
             self._q.clear()
+            self._room.notify_all()
         return out
 
     def take_oldest(self) -> Frame | None:
         with self._lock:
-            return self._q.popleft() if self._q else None
+            f = self._q.popleft() if self._q else None
+            self._room.notify_all()
+            return f
 
     def peek_latest(self) -> Frame | None:
         """The newest frame without taking it (what a viewer would show now)."""
@@ -92,7 +102,9 @@ class StreamBuffer:
             return self._q[0] if self._q else None
 
     def close(self) -> None:
-        self.closed = True
+        with self._lock:
+            self.closed = True
+            self._room.notify_all()
         if self._wakeup is not None:
             self._wakeup.set()
 

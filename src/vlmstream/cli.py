@@ -23,7 +23,7 @@ log = logging.getLogger("vlmstream")
 
 
 def _fail(msg: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {msg}", highlight=False)
+    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -133,7 +133,8 @@ def backends() -> None:
 def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("libav").setLevel(logging.ERROR)
+    # FFmpeg reports every concealed macroblock; sources count corrupt packets instead.
+    logging.getLogger("libav").setLevel(logging.CRITICAL)
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
@@ -153,6 +154,7 @@ def install_signal_handlers(stop: threading.Event) -> None:
 # Commands owned by other stages (probe, serve, bench, ...) live next to the code they drive;
 # each module listed here has ``register(app)``.
 _COMMAND_MODULES: list[str] = [
+    "vlmstream.server.cli",
 ]
 
 

@@ -21,7 +21,7 @@ from vlmstream.sampling import MotionGate, Sampler
 from vlmstream.scheduler import Scheduler, StreamSlot
 from vlmstream.sinks.base import Sink
 from vlmstream.sources import create_source
-from vlmstream.sources.ingest import Ingest, StreamState
+from vlmstream.sources.ingest import Ingest, ReconnectPolicy, StreamState
 from vlmstream.temporal import TemporalConfig, TemporalState
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ class StreamHandle:
             "effective_fps": round(self.slot.sampler.effective_fps, 3),
             "degraded": self.slot.sampler.degraded,
             "buffered": len(ing.buffer),
+            "ingest": ing.snapshot(),
             "source": None if info is None else {
                 "codec": info.codec, "width": info.width, "height": info.height,
                 "fps": info.fps, "live": info.live, "decoder": info.decoder},
@@ -126,7 +127,8 @@ class Pipeline:
             sch = self._scheduler_for(cfg.backend)
             counters = StreamCounters()
             buf = StreamBuffer(counters, seconds=cfg.buffer_s, fps=max(cfg.fps, 30.0),
-                               wakeup=sch.wakeup)
+                               wakeup=sch.wakeup,
+                               block_when_full=not cfg.realtime and cfg.drop_policy == "oldest")
             sampler = Sampler(buf, counters, fps=cfg.fps, policy=cfg.drop_policy,
                               max_latency_ms=cfg.max_latency_ms,
                               gate=MotionGate() if cfg.gate else None)
@@ -136,10 +138,14 @@ class Pipeline:
             slot = StreamSlot(cfg.id, sampler, task, temporal, counters,
                               max_latency_s=cfg.max_latency_ms / 1000.0)
 
-            def make_source(c: StreamConfig = cfg) -> Any:
-                return create_source(c.source, realtime=c.realtime, loop=c.loop, size=c.size)
+            policy, source_options = ReconnectPolicy.split(cfg.options)
 
-            ingest = Ingest(cfg.id, make_source, buf, on_state=self._on_state)
+            def make_source(c: StreamConfig = cfg) -> Any:
+                return create_source(c.source, realtime=c.realtime, loop=c.loop, size=c.size,
+                                     **source_options)
+
+            ingest = Ingest(cfg.id, make_source, buf, on_state=self._on_state,
+                            on_event=lambda e: self._emit_events([e]), policy=policy)
             handle = StreamHandle(cfg, ingest, slot, sch)
             self.streams[cfg.id] = handle
         sch.add(slot)
@@ -202,6 +208,7 @@ class Pipeline:
         handles = list(self.streams.values())
         for h in handles:
             h.ingest.request_stop()
+            h.ingest.buffer.close()  # releases a decoder waiting for room
         for h in handles:
             h.ingest.stop()
         for sch in self._schedulers.values():

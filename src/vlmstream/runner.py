@@ -67,10 +67,11 @@ def run_pipeline(cfg: RunConfig, out: Path, *, console: bool = False,
     for s in pipe.sinks:
         if isinstance(s, VideoSink):
             written += [str(p) for p in s.paths.values()]
-    err.print("wrote: " + ", ".join(written), highlight=False)
+    err.print("wrote: " + ", ".join(written), highlight=False, soft_wrap=True)
     ran = [h for h in pipe.streams.values() if h.ingest.frames > 0]
     if not ran:
-        err.print("[bold red]nothing could run:[/] no stream produced a frame", highlight=False)
+        err.print("[bold red]nothing could run:[/] no stream produced a frame; see the errors above",
+                  highlight=False, soft_wrap=True)
         return 1
     return 0
 

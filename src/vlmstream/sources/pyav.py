@@ -54,6 +54,7 @@ class PyAVSource(Source):
         self.open_options = dict(open_options or {})
         self.thread_type = thread_type
         self.timeout = timeout
+        self.hwaccel: Any = None  # av.codec.hwaccel.HWAccel; set by sources that pick one
         self._container: Any = None
         self._stream: Any = None
 
@@ -68,15 +69,9 @@ class PyAVSource(Source):
     def open(self) -> SourceInfo:
         try:
             self._container = av.open(self._av_target(), mode="r", options=self.open_options,
-                                      timeout=self.timeout)
-        except FileNotFoundError:
-            raise SourceError(f"{self.display_uri}: file not found; check the path") from None
-        except av.error.InvalidDataError:
-            raise SourceError(f"{self.display_uri}: not a video FFmpeg can read "
-                              "(unknown or damaged container); check the file") from None
+                                      timeout=self.timeout, hwaccel=self.hwaccel)
         except (av.error.FFmpegError, OSError) as e:
-            raise SourceError(f"{self.display_uri}: cannot open ({_reason(e)})",
-                              retryable=self.live) from None
+            raise self._open_error(e) from None
         if not self._container.streams.video:
             self.close()
             raise SourceError(f"{self.display_uri}: has no video stream; give a video file or URL")
@@ -94,6 +89,16 @@ class PyAVSource(Source):
             uri=self.display_uri, codec=ctx.name, width=ctx.width, height=ctx.height,
             fps=float(rate) if rate else None, live=self.live, duration_s=dur,
             frames=st.frames or None, decoder=ctx.codec.name)
+
+    def _open_error(self, e: BaseException) -> SourceError:
+        """The message for a failed ``av.open``; network sources say more about their peer."""
+        if isinstance(e, FileNotFoundError):
+            return SourceError(f"{self.display_uri}: file not found; check the path")
+        if isinstance(e, av.error.InvalidDataError):
+            return SourceError(f"{self.display_uri}: not a video FFmpeg can read "
+                               "(unknown or damaged container); check the file")
+        return SourceError(f"{self.display_uri}: cannot open ({_reason(e)})",
+                           retryable=self.live)
 
     def frames(self) -> Iterator[Decoded]:
         if self._container is None:
@@ -115,6 +120,8 @@ class PyAVSource(Source):
             except av.error.FFmpegError as e:
                 raise SourceError(f"{self.display_uri}: read failed ({_reason(e)})",
                                   retryable=self.live) from None
+            if packet.is_corrupt:
+                self._count_corrupt(ValueError("packet flagged corrupt by the demuxer"))
             try:
                 decoded = packet.decode()
             except (av.error.InvalidDataError, av.error.ValueError) as e:
