@@ -104,6 +104,9 @@ class Box:
     label: str | None = None
     class_id: int | None = None
     track_id: int | None = None
+    # (x, y, score) per keypoint, in pixels, for pose models (COCO-17 order).
+    keypoints: list[tuple[float, float, float]] | None = None
+    action: str | None = None  # e.g. standing / walking / running / lying, from the temporal layer
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -116,6 +119,10 @@ class Box:
             d["class_id"] = int(self.class_id)
         if self.track_id is not None:
             d["track_id"] = int(self.track_id)
+        if self.keypoints is not None:
+            d["keypoints"] = [[round(x, 1), round(y, 1), round(c, 3)] for x, y, c in self.keypoints]
+        if self.action is not None:
+            d["action"] = self.action
         return d
 
 
