@@ -96,4 +96,7 @@ def _load_builtin_modules() -> None:
 _BUILTIN_MODULES: list[str] = [
     "vlmstream.backends.motion",
     "vlmstream.backends.testing",
+    "vlmstream.backends.hf_clip",
+    "vlmstream.backends.hf_vlm",
+    "vlmstream.backends.openai_remote",
 ]
