@@ -32,7 +32,12 @@ from vlmstream.server.auth import TokenAuth, exposure_warning
 from vlmstream.server.hub import Lagged, ResultHub, Subscriber
 from vlmstream.server.prom import PipelineCollector, PromMetrics
 from vlmstream.server.schemas import ErrorBody, Health, StreamStatus
-from vlmstream.server.security import SourceAllowlist, SourceNotAllowed, mask_text
+from vlmstream.server.security import (
+    SourceAllowlist,
+    SourceNotAllowed,
+    install_log_masking,
+    mask_text,
+)
 from vlmstream.server.settings import ServerSettings
 from vlmstream.server.store import EventStore, EventStoreSink
 from vlmstream.server.webhooks import WebhookSink
@@ -215,6 +220,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         state.hub.bind(loop)
+        install_log_masking()
         warning = exposure_warning(settings.host, state.auth)
         if warning:
             log.warning("%s\n%s\n%s", "!" * 78, warning, "!" * 78)

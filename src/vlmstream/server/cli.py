@@ -53,7 +53,6 @@ def serve(
 
     from vlmstream.cli import _fail, _logging
     from vlmstream.server.app import create_app
-    from vlmstream.server.security import install_log_masking
     from vlmstream.server.settings import ServerSettings
 
     _logging(verbose)
@@ -87,7 +86,6 @@ def serve(
     ucfg = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                           timeout_graceful_shutdown=10, ws_ping_interval=20)
     server = uvicorn.Server(ucfg)
-    install_log_masking()
     logging.getLogger(__name__).info("dashboard: http://%s:%d/dashboard  API docs: /docs",
                                      settings.host, settings.port)
     server.run()

@@ -50,6 +50,11 @@ class Sink(ABC):
                 log.warning("sink %s is backed up: %d result(s) dropped at this sink",
                             self.name, self.dropped)
 
+    @property
+    def depth(self) -> int:
+        """Items queued and not yet written (for queue-depth metrics)."""
+        return self._q.qsize()
+
     def _run(self) -> None:
         while True:
             item = self._q.get()
