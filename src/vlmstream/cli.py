@@ -87,13 +87,24 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder for results, metrics and plots.")] = Path("vlmstream-out"),
     jsonl: Annotated[Path | None, typer.Option(help="JSONL results file [OUT/results.jsonl].")] = None,
     video: Annotated[Path | None, typer.Option(help="Annotated MP4 to write.")] = None,
+    anonymize: Annotated[bool | None, typer.Option(
+        "--anonymize/--no-anonymize", help="Pixelate every person in every output picture.")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     console: Annotated[bool | None, typer.Option(
         "--console/--no-console", help="Live table (default: on when stderr is a terminal).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Analyse SOURCES (or the config's streams) and write results as they come."""
+    """Analyse SOURCES (or the config's streams) and write results as they come.
+
+    With no source and no config: detection, tracking and counting on the bundled
+    pedestrian clip, writing results, an annotated MP4 and the latency summary."""
     _logging(verbose)
+    if not sources and config is None:
+        sources = [str(bundled_clip())]
+        task, backend = task or "detect", backend or "detect"
+        fps = fps or 10.0
+        drop_policy = drop_policy or DropPolicy.OLDEST
+        video = video or out / "annotated.mp4"
     try:
         opts = parse_kv(backend_opt)
         if model is not None:
@@ -105,13 +116,14 @@ def run(
             "fps": fps, "max_latency_ms": max_latency_ms, "drop_policy": drop_policy,
             "gate": gate, "size": size, "loop": loop, "realtime": False if fast else None,
             "outputs.jsonl": jsonl, "outputs.video": video, "outputs.console": console,
+            "outputs.anonymize": anonymize,
         }
         cfg = build_run_config(config, list(sources or []), cli)
     except ConfigError as e:
         raise _fail(str(e)) from None
     if not cfg.streams:
-        raise _fail("no source given: pass a video file, synthetic:// or a stream URL, "
-                    "or a --config with streams")
+        raise _fail("the config has no streams: add a `streams:` list, or pass a video file, "
+                    "synthetic:// or a stream URL")
     from vlmstream.runner import run_pipeline
 
     try:
@@ -128,6 +140,13 @@ def backends() -> None:
 
     for name in available():
         typer.echo(name)
+
+
+def bundled_clip() -> Path:
+    """The pedestrian clip shipped in the package (see data/LICENSE-vtest.txt)."""
+    from importlib.resources import files
+
+    return Path(str(files("vlmstream") / "data" / "vtest.mp4"))
 
 
 def _logging(verbose: bool) -> None:
@@ -155,6 +174,7 @@ def install_signal_handlers(stop: threading.Event) -> None:
 # each module listed here has ``register(app)``.
 _COMMAND_MODULES: list[str] = [
     "vlmstream.server.cli",
+    "vlmstream.bench.cli",
 ]
 
 
