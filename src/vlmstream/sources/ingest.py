@@ -128,9 +128,12 @@ class Ingest:
 
     def request_stop(self) -> None:
         self._stop.set()
+        interrupt = getattr(self.source, "interrupt", None)  # sources that wait on a peer
+        if interrupt is not None:
+            interrupt()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
+        self.request_stop()
         for t in (self._thread, self._watchdog):
             if t.is_alive():
                 t.join(timeout)
