@@ -56,3 +56,20 @@ def run_pipeline_for(sources, *, seconds: float, backend: str = "motion", option
     finally:
         pipe.stop(drain=True)
     return pipe, results
+
+
+@pytest.fixture(scope="session")
+def vtest_frames() -> dict[int, np.ndarray]:
+    """Frames 100-103 and 200 of the bundled pedestrian clip (768x576 RGB), decoded once."""
+    from importlib import resources
+
+    wanted = {100, 101, 102, 103, 200}
+    out: dict[int, np.ndarray] = {}
+    with resources.as_file(resources.files("vlmstream") / "data" / "vtest.mp4") as path:
+        with av.open(str(path)) as c:
+            for i, f in enumerate(c.decode(video=0)):
+                if i in wanted:
+                    out[i] = f.to_ndarray(format="rgb24")
+                if i >= max(wanted):
+                    break
+    return out

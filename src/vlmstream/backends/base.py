@@ -99,4 +99,7 @@ _BUILTIN_MODULES: list[str] = [
     "vlmstream.backends.hf_clip",
     "vlmstream.backends.hf_vlm",
     "vlmstream.backends.openai_remote",
+    "vlmstream.backends.detect",
+    "vlmstream.backends.pose",
+    "vlmstream.backends.imagenet",
 ]
