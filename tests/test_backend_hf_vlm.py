@@ -168,3 +168,19 @@ def test_missing_extra_says_what_to_install(monkeypatch):
         create("hf-vlm", model="anything")
     with pytest.raises(BackendError, match=r"pip install 'vlmstream\[hf\]'"):
         create("hf-clip", model="anything")
+
+
+def test_gpu_benchmark_smoke_runs_on_tiny_models(tmp_path, capsys):
+    import json
+
+    from vlmstream.bench import vlm_gpu
+
+    out = tmp_path / "bench.json"
+    assert vlm_gpu.main(["--tiny", "--batches", "1,2", "--iters", "1", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    modes = {(r["model"], r["mode"]) for r in rows}
+    assert ("siglip", "clip-classify") in modes
+    for fam in FAMILIES:
+        assert {(fam, "label-scoring"), (fam, "generate-parse")} <= modes
+    assert all(r["images_per_s"] > 0 for r in rows)
+    assert "| model | mode | batch |" in capsys.readouterr().out
