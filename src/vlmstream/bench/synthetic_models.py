@@ -97,7 +97,8 @@ FULL = {
                       patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
                  dict(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
                       num_attention_heads=12, num_key_value_heads=2, vocab_size=151936,
-                      rope_theta=1000000.0, max_position_embeddings=32768)),
+                      rope_theta=1000000.0, max_position_embeddings=32768,
+                      tie_word_embeddings=True)),
 }
 
 
