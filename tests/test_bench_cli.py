@@ -36,7 +36,8 @@ def test_bench_run_writes_json_markdown_and_plots_then_compare(tmp_path) -> None
     assert "load.engine.e2e_ms.p99" in r.output and "capacity.engine.held" in r.output
 
 
-def test_bench_errors_are_one_line(tmp_path) -> None:
+def test_bench_errors_are_one_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     r = runner.invoke(app, ["bench", "run", "nope"])
     assert r.exit_code == 2 and "unknown scenario 'nope'" in r.output
@@ -48,6 +49,7 @@ def test_bench_errors_are_one_line(tmp_path) -> None:
     assert r.exit_code == 2 and "not found" in r.output
     r = runner.invoke(app, ["bench", "scenarios"])
     assert r.exit_code == 0 and "batching" in r.output
+    assert not (tmp_path / "bench-out").exists()  # a failed run leaves nothing behind
 
 
 def test_differences_lists_changed_numbers_only() -> None:

@@ -143,11 +143,11 @@ def run(scenario: ScenarioArg = "batching", out: OutOpt = None, sets: SetOpt = N
 
     sc = _guard(lambda: _scenario(scenario, sets, {"streams": streams}))
     out = out or Path("bench-out") / "run"
-    out.mkdir(parents=True, exist_ok=True)
     rep: dict[str, Any] = {"meta": _meta(f"run {sc.name}", sc)}
     with Bar() as bar:
         eng = _guard(lambda: harness.run_engine(sc, tick=bar))
         base = _guard(lambda: harness.run_baseline(sc, tick=bar))
+        out.mkdir(parents=True, exist_ok=True)
         rep["load"] = {"engine": eng.summary(), "baseline": base.summary(),
                        "ratios": report.load_ratios(eng, base)}
         plots = [report.plot_latency([eng, base], out / "latency.png",
@@ -175,7 +175,6 @@ def capacity_cmd(scenario: ScenarioArg = "batching", out: OutOpt = None, sets: S
 
     sc = _guard(lambda: _scenario(scenario, sets, {}))
     out = out or Path("bench-out") / "capacity"
-    out.mkdir(parents=True, exist_ok=True)
     rep: dict[str, Any] = {"meta": _meta(f"capacity {sc.name}", sc)}
     with Bar() as bar:
         caps = [_guard(lambda: capacity.search("engine", lambda n: harness.run_engine(sc, n, bar),
@@ -187,6 +186,7 @@ def capacity_cmd(scenario: ScenarioArg = "batching", out: OutOpt = None, sets: S
     rep["capacity"].update(budget_ms=sc.max_latency_ms, target_fps=sc.fps)
     if len(caps) == 2:
         rep["capacity"]["ratios"] = report.capacity_ratios(caps[0], caps[1])
+    out.mkdir(parents=True, exist_ok=True)
     rep["plots"] = [str(report.plot_capacity(caps, sc.max_latency_ms, out / "capacity.png"))]
     _finish(out, rep)
 
@@ -216,7 +216,7 @@ def throughput(out: OutOpt = None,
                files: Annotated[int, typer.Option(help="How many 720p files.")] = 8,
                seconds: Annotated[float, typer.Option(help="Length of each file.")] = 10.0,
                size: Annotated[str, typer.Option(help="Resize to WIDTHxHEIGHT.")] = "640x360",
-               rounds: Annotated[int, typer.Option(help="Alternating rounds.")] = 2) -> None:
+               rounds: Annotated[int, typer.Option(help="Alternating rounds (ABBA).")] = 4) -> None:
     """Null-backend engine vs a plain PyAV decode+resize loop on the same 720p files."""
     from vlmstream.bench import clips
     from vlmstream.bench import throughput as tp
