@@ -100,3 +100,49 @@ def test_fast_file_with_oldest_policy_waits_for_a_slow_model_instead_of_dropping
                                      options={"batch_ms": 5}, max_batch=4)
     assert [r.seq for r in results] == list(range(60))
     assert pipe.summary()["streams"]["s0"]["dropped"] == {}
+
+
+class _Oom(NullBackend):
+    """Out of memory on every batch while ``broken`` is set."""
+
+    name = "oom"
+    broken = True
+
+    def infer(self, images, task, previous=None):
+        from vlmstream.backends import BackendOverloaded
+
+        if _Oom.broken:
+            raise BackendOverloaded("CUDA out of memory (simulated)")
+        return super().infer(images, task, previous)
+
+
+register("oom-test")(lambda **o: _Oom(**o))
+
+
+def test_overloaded_backend_moves_streams_to_the_fallback_and_back():
+    import time
+
+    from vlmstream.config import BackendConfig, StreamConfig, TaskConfig
+    from vlmstream.pipeline import Pipeline
+
+    pipe = Pipeline()
+    got = []
+    pipe.subscribe(got.append)
+    bc = BackendConfig(name="oom-test", cooldown_s=1.0,
+                       fallback=BackendConfig(name="null", options={}))
+    for i in range(2):
+        pipe.add_stream(StreamConfig(source=SYN.format(i), id=f"c{i}", fps=10, backend=bc,
+                                     task=TaskConfig(kind="null")))
+    _Oom.broken = True
+    pipe.start()
+    try:
+        time.sleep(1.0)
+        assert got and {r.backend for r in got} == {"null"}  # every result says who made it
+        _Oom.broken = False
+        time.sleep(2.0)
+    finally:
+        pipe.stop()
+    assert got[-1].backend == "oom"  # back on the primary after the cooldown
+    for sid in ("c0", "c1"):
+        seqs = [r.seq for r in got if r.stream_id == sid]
+        assert seqs == sorted(set(seqs))

@@ -78,6 +78,11 @@ class StreamBuffer:
         if self._wakeup is not None:
             self._wakeup.set()
 
+    def set_wakeup(self, wakeup: threading.Event) -> None:
+        """Wake a different scheduler from now on (the stream moved backends)."""
+        self._wakeup = wakeup
+        wakeup.set()
+
     def take_all(self) -> list[Frame]:
         """Everything buffered, oldest first, leaving the buffer empty."""
         with self._lock:

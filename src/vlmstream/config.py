@@ -28,12 +28,17 @@ class BackendConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
     max_batch: int | None = Field(default=None, ge=1, le=1024)
     max_wait_ms: float = Field(default=10.0, ge=0, le=1000)
+    fallback: BackendConfig | None = Field(
+        default=None, description="smaller/faster backend to move streams to on out-of-memory "
+        "or timeout; they move back after cooldown_s")
+    cooldown_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class TaskConfig(_Strict):
     kind: str = "motion"
     labels: list[str] = Field(default_factory=list)
     prompt: str | None = None
+    track: bool = Field(default=True, description="persistent ids for detect/pose boxes")
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -56,8 +61,25 @@ class StreamConfig(_Strict):
     realtime: bool = True
     loop: bool = False
     size: str | None = Field(default=None, description="resize at decode, WIDTHxHEIGHT")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="source options (transport, user, password, "
+        "open_timeout_s, read_timeout_s, timecode, hwaccel, ...) and reconnect options "
+        "(watchdog_s, backoff_s, backoff_max_s, fail_after, failed_retry_s); "
+        "see docs/live-sources.md")
     task: TaskConfig | None = None
     backend: BackendConfig | None = None
+    zones: dict[str, list[tuple[float, float]]] = Field(
+        default_factory=dict, description="counting polygons, pixels or 0-1 fractions")
+    lines: dict[str, tuple[tuple[float, float], tuple[float, float]]] = Field(
+        default_factory=dict, description="counting lines (two points), pixels or 0-1 fractions")
+
+    @field_validator("options")
+    @classmethod
+    def _options_ok(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from vlmstream.sources.ingest import ReconnectPolicy
+
+        ReconnectPolicy.split(v)  # raises ValueError naming the bad option
+        return v
 
     @field_validator("id")
     @classmethod
@@ -73,6 +95,7 @@ class OutputConfig(_Strict):
     metrics: Path | None = None
     histogram: Path | None = None
     console: bool = True
+    anonymize: bool = Field(default=False, description="pixelate people in every output picture")
 
 
 class TemporalSettings(_Strict):

@@ -17,14 +17,17 @@ from vlmstream.buffers import StreamBuffer, StreamCounters
 from vlmstream.config import BackendConfig, StreamConfig, TemporalSettings
 from vlmstream.frames import Event, Result, now
 from vlmstream.metrics import Metrics
+from vlmstream.privacy import Anonymizer
 from vlmstream.sampling import MotionGate, Sampler
 from vlmstream.scheduler import Scheduler, StreamSlot
 from vlmstream.sinks.base import Sink
 from vlmstream.sources import create_source
 from vlmstream.sources.ingest import Ingest, ReconnectPolicy, StreamState
-from vlmstream.temporal import TemporalConfig, TemporalState
+from vlmstream.temporal import Geometry, TemporalConfig, TemporalState
 
 log = logging.getLogger(__name__)
+
+TRACKED_TASKS = frozenset({"detect", "pose"})
 
 
 @dataclass(eq=False)
@@ -35,6 +38,8 @@ class StreamHandle:
     ingest: Ingest
     slot: StreamSlot
     scheduler: Scheduler
+    primary: Scheduler | None = None  # set while the stream runs on its fallback backend
+    fallback_until: float = 0.0
 
     @property
     def id(self) -> str:
@@ -65,7 +70,7 @@ class Pipeline:
     """Owns the streams, one scheduler per distinct backend, the sinks and the metrics."""
 
     def __init__(self, sinks: Iterable[Sink] = (), *, temporal: TemporalSettings | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, anonymize: bool = False) -> None:
         self.sinks = list(sinks)
         self.temporal = temporal or TemporalSettings()
         self.metrics = metrics or Metrics()
@@ -76,6 +81,7 @@ class Pipeline:
         self._keep_images = any(s.needs_images for s in self.sinks)
         self._started = False
         self._stopped = False
+        self.anonymizer = Anonymizer() if anonymize else None
 
     # -- results -------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Result], None], *, images: bool = False) -> None:
@@ -87,6 +93,8 @@ class Pipeline:
                 sch.keep_images = True
 
     def _emit(self, r: Result) -> None:
+        if self.anonymizer is not None:
+            self.anonymizer.apply(r)
         r.stages.stamp("sink")
         self.metrics.observe(r)
         for s in self.sinks:
@@ -108,7 +116,7 @@ class Pipeline:
             backend: Backend = create(bc.name, **bc.options)
             sch = Scheduler(backend, emit=self._emit, on_batch=self.metrics.observe_batch,
                             max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms,
-                            keep_images=self._keep_images)
+                            keep_images=self._keep_images, on_overload=self._overloaded)
             self._schedulers[key] = sch
             if self._started:
                 sch.start()
@@ -133,8 +141,11 @@ class Pipeline:
                               max_latency_ms=cfg.max_latency_ms,
                               gate=MotionGate() if cfg.gate else None)
             task = Task(cfg.task.kind, tuple(cfg.task.labels), cfg.task.prompt)
-            temporal = TemporalState(cfg.id, TemporalConfig(self.temporal.window,
-                                                            self.temporal.enter_count))
+            tracked = cfg.task.track and cfg.task.kind in TRACKED_TASKS
+            temporal = TemporalState(
+                cfg.id, TemporalConfig(self.temporal.window, self.temporal.enter_count),
+                track=tracked, geometry=Geometry(dict(cfg.zones), dict(cfg.lines)),
+                actions=tracked and cfg.task.kind == "pose")
             slot = StreamSlot(cfg.id, sampler, task, temporal, counters,
                               max_latency_s=cfg.max_latency_ms / 1000.0)
 
@@ -163,6 +174,43 @@ class Pipeline:
         self._emit_events(h.slot.temporal.close())
         return True
 
+    # -- degradation to a fallback backend -------------------------------------------------
+    def _move(self, h: StreamHandle, to: Scheduler) -> None:
+        h.scheduler.remove(h.id, moving=True)
+        h.scheduler = to
+        h.ingest.buffer.set_wakeup(to.wakeup)
+        to.add(h.slot)
+
+    def _overloaded(self, sch: Scheduler, slots: list[StreamSlot]) -> None:
+        """The backend ran out of memory or time: move these streams to their fallback."""
+        with self._lock:
+            for slot in slots:
+                h = self.streams.get(slot.stream_id)
+                assert h is None or h.config.backend is not None
+                if h is None or h.scheduler is not sch or h.config.backend.fallback is None:
+                    continue
+                fb = self._scheduler_for(h.config.backend.fallback)
+                h.primary = h.primary or sch
+                h.fallback_until = now() + h.config.backend.cooldown_s
+                self._move(h, fb)
+                log.warning("stream %s: backend %s overloaded; using %s for %.0f s", h.id,
+                            sch.backend.name, fb.backend.name, h.config.backend.cooldown_s)
+
+    def _restore(self) -> None:
+        """Move streams back to their own backend once their cooldown is over."""
+        t = now()
+        with self._lock:
+            for h in self.streams.values():
+                if h.primary is not None and t >= h.fallback_until:
+                    primary, h.primary = h.primary, None
+                    self._move(h, primary)
+                    log.info("stream %s: back on backend %s", h.id, primary.backend.name)
+
+    def _supervise(self) -> None:
+        while not self._stopped:
+            self._restore()
+            time.sleep(0.25)
+
     def _on_state(self, stream_id: str, state: StreamState, error: str | None) -> None:
         if state is StreamState.FAILED:
             self._emit_events([Event(stream_id, "source_failed", "instant", start_ts=now(),
@@ -171,6 +219,7 @@ class Pipeline:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self._started = True
+        threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
         for s in self.sinks:
             s.start()
         for sch in self._schedulers.values():

@@ -41,7 +41,8 @@ def run_pipeline(cfg: RunConfig, out: Path, *, console: bool = False,
     Path(jsonl_path).parent.mkdir(parents=True, exist_ok=True)
     Path(jsonl_path).write_text("")
     streams = cfg.resolved_streams()
-    pipe = Pipeline(build_sinks(cfg, out), temporal=cfg.temporal)
+    pipe = Pipeline(build_sinks(cfg, out), temporal=cfg.temporal,
+                    anonymize=cfg.outputs.anonymize)
     for s in streams:
         pipe.add_stream(s)
     stop = stop or threading.Event()

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vlmstream.backends.base import Backend, BackendError, Task
+from vlmstream.backends.base import Backend, BackendError, BackendOverloaded, Task
 from vlmstream.buffers import StreamCounters
 from vlmstream.frames import Frame, Output, Result, now
 from vlmstream.sampling import DropPolicy, Sampler
@@ -70,7 +70,9 @@ class Scheduler:
                  on_batch: Callable[[int, float], None] | None = None,
                  max_batch: int | None = None, max_wait_ms: float = 10.0,
                  keep_images: bool = False, min_scale: float = 0.05,
-                 wakeup: threading.Event | None = None) -> None:
+                 wakeup: threading.Event | None = None,
+                 on_overload: Callable[[Scheduler, list[StreamSlot]], None] | None = None
+                 ) -> None:
         self.backend = backend
         self.max_batch = max(1, max_batch or backend.max_batch)
         self.max_wait_s = max_wait_ms / 1000.0
@@ -78,6 +80,7 @@ class Scheduler:
         self.min_scale = min_scale
         self._emit = emit
         self._on_batch = on_batch
+        self._on_overload = on_overload
         self.wakeup = wakeup or threading.Event()
         self._slots: dict[str, StreamSlot] = {}
         self._lock = threading.Lock()  # guards _slots membership only
@@ -102,10 +105,12 @@ class Scheduler:
         slot.sampler.degrade_scale = self.scale
         self.wakeup.set()
 
-    def remove(self, stream_id: str) -> StreamSlot | None:
+    def remove(self, stream_id: str, *, moving: bool = False) -> StreamSlot | None:
+        """Stop scheduling a stream. ``moving``: it goes on under another scheduler, so its
+        pending frame is handed over rather than dropped."""
         with self._lock:
             slot = self._slots.pop(stream_id, None)
-        if slot is not None:
+        if slot is not None and not moving:
             slot.removed = True
             if slot.pending is not None:
                 slot.counters.drop("shutdown")
@@ -285,6 +290,8 @@ class Scheduler:
             for s, _ in batch:
                 s.counters.drop("error")
                 s.in_flight -= 1
+            if isinstance(e, BackendOverloaded) and self._on_overload is not None:
+                self._on_overload(self, [s for s, _ in batch])
             return
         t1 = now()
         dt = t1 - t0
