@@ -175,6 +175,7 @@ def install_signal_handlers(stop: threading.Event) -> None:
 _COMMAND_MODULES: list[str] = [
     "vlmstream.server.cli",
     "vlmstream.bench.cli",
+    "vlmstream.sources.probe",
 ]
 
 

@@ -125,4 +125,8 @@ def _load_builtin_modules() -> None:
 _BUILTIN_MODULES: list[str] = [
     "vlmstream.sources.file",
     "vlmstream.sources.synthetic",
+    "vlmstream.sources.rtsp",
+    "vlmstream.sources.http",
+    "vlmstream.sources.webrtc",
+    "vlmstream.sources.webcam",
 ]

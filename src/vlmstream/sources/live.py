@@ -131,6 +131,8 @@ class LiveAVSource(PyAVSource):
         # ``realtime``/``loop`` are for files; a live stream runs at its own pace.
         target, shown = split_credentials(uri, user, password)
         opts = dict(LOW_LATENCY) if low_latency else {}
+        if self.finite_is_vod:  # nobuffer discards what probing read: a short VOD would be lost
+            opts.pop("fflags", None)
         opts.update({k: str(v) for k, v in (av_options or {}).items()})
         super().__init__(shown, size=size, open_options=opts,
                          thread_type="SLICE" if live else "AUTO",

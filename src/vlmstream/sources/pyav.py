@@ -55,6 +55,8 @@ class PyAVSource(Source):
         self.thread_type = thread_type
         self.timeout = timeout
         self.hwaccel: Any = None  # av.codec.hwaccel.HWAccel; set by sources that pick one
+        self.av_format: str | None = None  # demuxer to force (e.g. "v4l2" for cameras)
+        self.last_keyframe = False
         self._container: Any = None
         self._stream: Any = None
 
@@ -69,7 +71,8 @@ class PyAVSource(Source):
     def open(self) -> SourceInfo:
         try:
             self._container = av.open(self._av_target(), mode="r", options=self.open_options,
-                                      timeout=self.timeout, hwaccel=self.hwaccel)
+                                      timeout=self.timeout, hwaccel=self.hwaccel,
+                                      format=self.av_format)
         except (av.error.FFmpegError, OSError) as e:
             raise self._open_error(e) from None
         if not self._container.streams.video:
@@ -134,6 +137,7 @@ class PyAVSource(Source):
                 else:
                     img = vf.to_ndarray(format="rgb24", threads=1)
                 pts = float(vf.pts * tb) if (vf.pts is not None and tb is not None) else None
+                self.last_keyframe = bool(vf.key_frame)  # read by `vlmstream probe`
                 yield Decoded(image=img, pts=pts)
 
     def _count_corrupt(self, e: Exception) -> None:
