@@ -89,8 +89,10 @@ def test_capacity_search_ramps_then_bisects(limit: int, held: int, reached: bool
     res: CapacityResult = capacity.search("x", probe, CapacitySpec(min_streams=1,
                                                                    max_streams=16))
     assert (res.held, res.reached_max) == (held, reached)
-    assert seen[: min(len(seen), 3)] == [1, 2, 4][: min(len(seen), 3)]
-    assert len(seen) == len(set(seen))  # no count probed twice
+    ramp = list(dict.fromkeys(seen))[:3]
+    assert ramp == [1, 2, 4][: len(ramp)]
+    # A count that holds is probed once; one that fails is confirmed by a second run.
+    assert all(seen.count(n) == (1 if n <= limit else 2) for n in seen)
     assert [r["streams"] for r in res.table()] == sorted(seen)
 
 

@@ -1,8 +1,9 @@
 """Capacity: the most streams a system holds at the target rate inside the p99 budget.
 
 Ramp up (1, 2, 4, ...) until a probe fails, then bisect between the last that held and the
-first that did not. Each probe is a full measured run (``RunResult.holds``). Assumes more
-streams never make things better, which is what a saturating system does.
+first that did not. Each probe is a full measured run (``RunResult.holds``); a count that
+fails is measured once more and fails only if both runs do, so one noisy window on a shared
+machine does not end the search. Assumes more streams never make things better.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ def search(system: str, probe: Callable[[int], RunResult], spec: CapacitySpec) -
     res = CapacityResult(system, 0, False)
 
     def ok(n: int) -> bool:
-        r = probe(n)
-        res.probes.append(r)
-        return r.holds
+        for _ in range(2):
+            r = probe(n)
+            res.probes.append(r)
+            if r.holds:
+                return True
+        return False
 
     lo, hi = spec.min_streams, spec.max_streams
     good, bad = 0, None
