@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -133,12 +134,16 @@ class Pipeline:
             if cfg.id in self.streams:
                 raise ValueError(f"stream id {cfg.id!r} already exists")
             sch = self._scheduler_for(cfg.backend)
+            # A file read as fast as possible with `oldest` is offline work: every frame is
+            # wanted and its decode time says nothing about staleness, so there is no budget.
+            offline = not cfg.realtime and cfg.drop_policy == "oldest"
+            budget_ms = math.inf if offline else cfg.max_latency_ms
             counters = StreamCounters()
             buf = StreamBuffer(counters, seconds=cfg.buffer_s, fps=max(cfg.fps, 30.0),
                                wakeup=sch.wakeup,
-                               block_when_full=not cfg.realtime and cfg.drop_policy == "oldest")
+                               block_when_full=offline)
             sampler = Sampler(buf, counters, fps=cfg.fps, policy=cfg.drop_policy,
-                              max_latency_ms=cfg.max_latency_ms,
+                              max_latency_ms=budget_ms,
                               gate=MotionGate() if cfg.gate else None)
             task = Task(cfg.task.kind, tuple(cfg.task.labels), cfg.task.prompt)
             tracked = cfg.task.track and cfg.task.kind in TRACKED_TASKS
@@ -147,7 +152,7 @@ class Pipeline:
                 track=tracked, geometry=Geometry(dict(cfg.zones), dict(cfg.lines)),
                 actions=tracked and cfg.task.kind == "pose")
             slot = StreamSlot(cfg.id, sampler, task, temporal, counters,
-                              max_latency_s=cfg.max_latency_ms / 1000.0)
+                              max_latency_s=budget_ms / 1000.0)
 
             policy, source_options = ReconnectPolicy.split(cfg.options)
 
