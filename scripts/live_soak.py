@@ -91,15 +91,17 @@ def run_soak(duration_s: float = 60.0, kill_at_s: float = 5.0, down_s: float = 3
             "frames": w.ingest.frames, "max_pause_s": round(w.max_pause(t0), 3),
             # HLS arrives a segment (1 s) at a time: a pause is one beyond two segments.
             "pause_limit_s": PAUSE_LIMIT_S.get(sid, 1.0),
-            "gap_events": gaps, "final_state": w.ingest.state.value, **w.ingest.stats.to_dict(),
+            "gap_events": gaps, "final_state": w.ingest.state.value,
+            "last_error": w.ingest.last_error, **w.ingest.stats.to_dict(),
             "latency_p50_ms": round(lat[len(lat) // 2] * 1000, 1) if lat else None,
             "latency_p95_ms": round(lat[int(len(lat) * 0.95)] * 1000, 1) if lat else None,
             "frames_after_restart": sum(1 for t in w.arrivals
                                         if t > t0 + kill_at_s + down_s + 0.5)}
     v = report["streams"]["rtsp0"]
     others = [s for k, s in report["streams"].items() if k != "rtsp0"]
-    report["ok"] = bool(v["frames_after_restart"] > 30 and v["gap_events"]
-                        and v["gap_events"][0]["gap_s"] >= down_s
+    outage = [g for g in v["gap_events"] if g["cause"] == "reconnect"]
+    report["ok"] = bool(v["frames_after_restart"] > 30 and outage
+                        and outage[0]["gap_s"] >= down_s
                         and all(s["max_pause_s"] < s["pause_limit_s"] for s in others))
     return report
 

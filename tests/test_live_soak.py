@@ -25,8 +25,8 @@ def test_soak_others_never_pause_and_the_killed_stream_returns() -> None:
     streams = report["streams"]
     victim = streams["rtsp0"]
     assert victim["frames_after_restart"] > 30, victim
-    assert victim["gap_events"] and victim["gap_events"][0]["cause"] == "reconnect"
-    assert victim["gap_events"][0]["gap_s"] >= 3.0
+    outage = [g for g in victim["gap_events"] if g["cause"] == "reconnect"]
+    assert outage and outage[0]["gap_s"] >= 3.0 and outage[0]["lost_frames"] >= 80
     for sid, s in streams.items():
         if sid != "rtsp0":
             assert s["max_pause_s"] < s["pause_limit_s"], (sid, s)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import av.error
+
 from vlmstream.sources.base import SourceError, register_scheme
 from vlmstream.sources.live import LiveAVSource
 
@@ -25,3 +27,11 @@ class RtspSource(LiveAVSource):
             av_options.setdefault("reorder_queue_size", "0")
         super().__init__(uri, av_options=av_options, **options)
         self.transport = transport
+
+    def _open_error(self, e: BaseException) -> SourceError:
+        err = super()._open_error(e)
+        # The server answered DESCRIBE, so this is a stream: unreadable first packets
+        # (probing under load, a camera still starting) are worth another try.
+        if isinstance(e, av.error.InvalidDataError):
+            err.retryable = True
+        return err
