@@ -101,6 +101,11 @@ class Sampler:
         return self.fps * min(self.degrade_scale, self.adaptive_scale)
 
     @property
+    def next_due(self) -> float | None:
+        """When the frame held for the next tick may be taken (None: nothing held)."""
+        return self._next_due - 0.25 / self.effective_fps if self._latest is not None else None
+
+    @property
     def holds_frame(self) -> bool:
         """A frame taken from the buffer is waiting for its tick (latest/adaptive)."""
         return self._latest is not None
@@ -125,7 +130,10 @@ class Sampler:
             if self.gate is not None:
                 cut = self.gate.is_cut(self._latest)
         cand = self._latest
-        if cand is None or (now < self._next_due and not cut):
+        # Up to a quarter period early is on time: the tick grid keeps the average rate,
+        # and the frame in hand is the freshest there is (the next one is a source period away).
+        early = 0.25 / self.effective_fps
+        if cand is None or (now < self._next_due - early and not cut):
             return None
         self._latest = None
         self._advance_due(now)

@@ -160,7 +160,17 @@ class Scheduler:
                     self._dispatch(batch)
 
     def _next_timeout(self) -> float:
-        return 0.002 if self._busy.is_set() else min(0.02, max(0.001, self.max_wait_s / 2))
+        """Sleep until something can change: a held frame falls due, a batch may be full
+        enough, or (while busy) the worker finishes. New frames wake us at once anyway."""
+        if self._busy.is_set():
+            return 0.002
+        t = now()
+        wait = min(0.02, max(0.001, self.max_wait_s / 2))
+        for s in self.slots():
+            due = s.sampler.next_due
+            if due is not None:
+                wait = min(wait, due - t)
+        return max(0.0002, wait)
 
     def _finish(self, slots: list[StreamSlot]) -> None:
         """Drain: send what is pending (in batches) and wait for the worker to finish."""
