@@ -9,8 +9,8 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import torch  # noqa: E402
-
 from tiny_models import build_tiny_clip, build_tiny_siglip, build_tiny_vlm  # noqa: E402
+
 from vlmstream.backends import create  # noqa: E402
 from vlmstream.backends.base import BackendError, Task  # noqa: E402
 

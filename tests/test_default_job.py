@@ -9,7 +9,6 @@ import av
 import numpy as np
 
 from vlmstream.backends import Task, create
-from vlmstream.frames import Output
 from vlmstream.temporal import ObjectTracker
 
 

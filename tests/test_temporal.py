@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 
 from vlmstream.frames import Frame, Output
-from vlmstream.temporal import EventTracker, Hysteresis, LabelHysteresis, MajorityVote, TemporalState
-from vlmstream.temporal import TemporalConfig
+from vlmstream.temporal import (
+    EventTracker,
+    Hysteresis,
+    LabelHysteresis,
+    MajorityVote,
+    TemporalConfig,
+    TemporalState,
+)
 
 
 def test_majority_vote_removes_single_frame_blips():

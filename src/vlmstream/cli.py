@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from vlmstream.backends import BackendError
+from vlmstream.cliutils import err, fail, parse_kv, setup_logging
 from vlmstream.config import ConfigError, RunConfig, load_config
 from vlmstream.sampling import DropPolicy
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Run vision and vision-language models on many live video streams.")
-err = Console(stderr=True)
 log = logging.getLogger("vlmstream")
-
-
-def _fail(msg: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def parse_kv(items: list[str] | None) -> dict[str, str]:
-    """KEY=VALUE pairs from repeated options."""
-    out: dict[str, str] = {}
-    for it in items or []:
-        if "=" not in it:
-            raise ConfigError(f"--backend-opt {it!r} is not KEY=VALUE")
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
 
 
 def build_run_config(config: Path | None, sources: list[str], cli: dict[str, Any]) -> RunConfig:
@@ -98,7 +80,7 @@ def run(
 
     With no source and no config: detection, tracking and counting on the bundled
     pedestrian clip, writing results, an annotated MP4 and the latency summary."""
-    _logging(verbose)
+    setup_logging(verbose)
     if not sources and config is None:
         sources = [str(bundled_clip())]
         task, backend = task or "detect", backend or "detect"
@@ -120,16 +102,16 @@ def run(
         }
         cfg = build_run_config(config, list(sources or []), cli)
     except ConfigError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     if not cfg.streams:
-        raise _fail("the config has no streams: add a `streams:` list, or pass a video file, "
+        raise fail("the config has no streams: add a `streams:` list, or pass a video file, "
                     "synthetic:// or a stream URL")
     from vlmstream.runner import run_pipeline
 
     try:
         code = run_pipeline(cfg, out, console=console if console is not None else err.is_terminal)
     except (BackendError, ConfigError) as e:
-        raise _fail(str(e), 1) from None
+        raise fail(str(e), 1) from None
     raise typer.Exit(code)
 
 
@@ -147,13 +129,6 @@ def bundled_clip() -> Path:
     from importlib.resources import files
 
     return Path(str(files("vlmstream") / "data" / "vtest.mp4"))
-
-
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # FFmpeg reports every concealed macroblock; sources count corrupt packets instead.
-    logging.getLogger("libav").setLevel(logging.CRITICAL)
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

@@ -8,10 +8,10 @@ onnxruntime is imported only when a backend is built, so ``vlmstream`` imports w
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from collections.abc import Sequence
 from typing import Any
 
 import cv2

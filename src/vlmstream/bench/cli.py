@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vlmstream.backends import BackendError
+from vlmstream.cliutils import fail, parse_kv
 from vlmstream.config import ConfigError
 
 bench_app = typer.Typer(add_completion=False, no_args_is_help=False,
@@ -59,21 +60,10 @@ class Bar:
         self.progress.stop()
 
 
-def _fail(msg: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _overrides(items: list[str] | None) -> dict[str, Any]:
     import yaml
 
-    out: dict[str, Any] = {}
-    for it in items or []:
-        if "=" not in it:
-            raise ConfigError(f"--set {it!r} is not KEY=VALUE")
-        k, v = it.split("=", 1)
-        out[k.strip()] = yaml.safe_load(v)
-    return out
+    return parse_kv(items, "--set", yaml.safe_load)
 
 
 def _scenario(name: str, sets: list[str] | None, extra: dict[str, Any]) -> Any:
@@ -108,7 +98,7 @@ def _guard(fn: Any) -> Any:
     try:
         return fn()
     except (ConfigError, BackendError, FileNotFoundError, ValueError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
 
 
 @bench_app.callback(invoke_without_command=True)

@@ -51,19 +51,19 @@ def serve(
     """Serve the stream management API, live results, metrics and the dashboard."""
     import uvicorn
 
-    from vlmstream.cli import _fail, _logging
+    from vlmstream.cliutils import fail, setup_logging
     from vlmstream.server.app import create_app
     from vlmstream.server.settings import ServerSettings
 
-    _logging(verbose)
+    setup_logging(verbose)
     data: dict = {}
     if config is not None:
         if not config.exists():
-            raise _fail(f"config file {config} not found")
+            raise fail(f"config file {config} not found")
         try:
             data = yaml.safe_load(config.read_text()) or {}
         except yaml.YAMLError as e:
-            raise _fail(f"config file {config} is not valid YAML: {e}") from None
+            raise fail(f"config file {config} is not valid YAML: {e}") from None
     tokens = list(token or []) + [t for t in os.environ.get("VLMSTREAM_TOKENS", "").split(",")
                                   if t.strip()]
     secret = webhook_secret or os.environ.get("VLMSTREAM_WEBHOOK_SECRET")
@@ -81,7 +81,7 @@ def serve(
         settings = ServerSettings.model_validate(data)
     except ValidationError as e:
         msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-        raise _fail(f"invalid server settings: {msg}") from None
+        raise fail(f"invalid server settings: {msg}") from None
     app = create_app(settings)
     ucfg = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
                           timeout_graceful_shutdown=10, ws_ping_interval=20)
