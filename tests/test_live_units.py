@@ -75,6 +75,9 @@ def test_webcam_uri_and_capture_options() -> None:
     with pytest.raises(SourceError, match="no camera at /dev/video63") as e:
         src.open()
     assert e.value.retryable
+    # A bare device path is a webcam too, not a file.
+    with pytest.raises(SourceError, match="no camera at /dev/video62"):
+        create_source("/dev/video62").open()
 
 
 def test_software_decode_is_chosen_and_named_without_gpu() -> None:

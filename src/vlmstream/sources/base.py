@@ -101,11 +101,15 @@ def register_scheme(*schemes: str) -> Callable[[SourceFactory], SourceFactory]:
 
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+_V4L2_RE = re.compile(r"^/dev/video\d+$")
 
 
 def create_source(uri: str, **options: Any) -> Source:
-    """Pick the source class for a URI (scheme, or a plain path for files)."""
+    """Pick the source class for a URI (scheme, or a plain path for files; a bare
+    ``/dev/videoN`` is a webcam)."""
     _load_builtin_modules()
+    if _V4L2_RE.match(uri):
+        uri = "webcam://" + uri
     m = _SCHEME_RE.match(uri)
     scheme = m.group(1).lower() if m else "file"
     factory = _SCHEMES.get(scheme)
