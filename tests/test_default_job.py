@@ -68,3 +68,32 @@ def test_vlmstream_run_with_no_source_does_the_main_job(tmp_path):
         assert sum(1 for _ in c.decode(video=0)) == len(rs)
     assert json.loads((tmp_path / "metrics.json").read_text())["e2e_ms"]["p99"] is not None
     assert "end to end" in p.stderr
+
+
+def test_anonymize_pixelates_people_in_the_output_video(tmp_path):
+    """Motion task (no person boxes of its own): the person detector runs just for privacy."""
+    out = tmp_path / "o"
+    clip = resources.files("vlmstream") / "data" / "vtest.mp4"
+    args = [sys.executable, "-m", "vlmstream", "run", str(clip), "--fast", "--fps", "10",
+            "--drop-policy", "oldest", "--duration", "6", "--out", str(out)]
+    plain = subprocess.run(args + ["--video", str(out / "plain.mp4")], capture_output=True,
+                           text=True, timeout=300)
+    anon = subprocess.run(args + ["--video", str(out / "anon.mp4"), "--anonymize"],
+                          capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0 and anon.returncode == 0, anon.stderr[-2000:]
+
+    def frame(path, k):
+        with av.open(str(path)) as c:
+            for i, f in enumerate(c.decode(video=0)):
+                if i == k:
+                    return f.to_ndarray(format="rgb24").astype(int)
+
+    a, b = frame(out / "plain.mp4", 20), frame(out / "anon.mp4", 20)
+    (people,) = create("detect").infer([a.astype(np.uint8)], Task("detect", ("person",)))
+    boxes = [bx for bx in people.boxes if bx.score > 0.5]
+    assert boxes
+    for bx in boxes:  # every confident person differs, as blocks
+        x1, y1, x2, y2 = (int(v) for v in (bx.x1, bx.y1, bx.x2, bx.y2))
+        assert np.abs(a[y1:y2, x1:x2] - b[y1:y2, x1:x2]).mean() > 3
+    # Away from people (the grass at the bottom left) the pictures agree.
+    assert np.abs(a[450:560, 0:60] - b[450:560, 0:60]).mean() < 2

@@ -94,3 +94,28 @@ def test_video_sink_writes_one_file_per_stream(tmp_path):
             s.publish(result(i, cam, image=np.zeros((48, 64, 3), np.uint8)))
     s.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v_a.mp4", "v_b_c.mp4"]
+
+
+def test_console_view_draws_each_streams_state_fps_latency_and_drops():
+    import io
+
+    from rich.console import Console
+
+    from vlmstream.sinks.console import ConsoleView
+
+    rows = [{"id": "door", "state": "live", "fps_recent": 9.8, "effective_fps": 10.0,
+             "e2e_ms": {"p50": 21.0, "p95": 30.0, "p99": 41.0}, "frames_in": 300,
+             "analysed": 98, "dropped": {"rate": 200, "stale": 2}, "last_error": None},
+            {"id": "yard", "state": "reconnecting", "fps_recent": 0.0, "effective_fps": 5.0,
+             "e2e_ms": {}, "frames_in": 10, "analysed": 3, "dropped": {},
+             "last_error": "rtsp://cam/yard: connection refused"}]
+    buf = io.StringIO()
+    view = ConsoleView(lambda: rows, Console(file=buf, force_terminal=True, width=160),
+                       refresh_s=0.05)
+    view.start()
+    time.sleep(0.3)
+    view.close()
+    text = buf.getvalue()
+    for needle in ("door", "live", "9.8", "41", "rate 200", "stale 2", "yard", "reconnecting",
+                   "connection refused"):
+        assert needle in text, needle
