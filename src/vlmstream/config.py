@@ -125,20 +125,23 @@ class RunConfig(_Strict):
         return out
 
 
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML file of settings as a dict; ConfigError says what is wrong with it."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file {p} not found")
+    try:
+        loaded = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {p} is not valid YAML: {e}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {p} must be a mapping of settings")
+    return loaded
+
+
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Read YAML (if given), apply CLI overrides (dotted keys), validate."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"config file {p} not found")
-        try:
-            loaded = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file {p} is not valid YAML: {e}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"config file {p} must be a mapping of settings")
-        data = loaded
+    data = read_yaml(path) if path is not None else {}
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value)
     try:

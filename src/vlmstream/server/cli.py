@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from pydantic import ValidationError
 
 
@@ -52,18 +51,15 @@ def serve(
     import uvicorn
 
     from vlmstream.cliutils import fail, setup_logging
+    from vlmstream.config import ConfigError, read_yaml
     from vlmstream.server.app import create_app
     from vlmstream.server.settings import ServerSettings
 
     setup_logging(verbose)
-    data: dict = {}
-    if config is not None:
-        if not config.exists():
-            raise fail(f"config file {config} not found")
-        try:
-            data = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise fail(f"config file {config} is not valid YAML: {e}") from None
+    try:
+        data = read_yaml(config) if config is not None else {}
+    except ConfigError as e:
+        raise fail(str(e)) from None
     tokens = list(token or []) + [t for t in os.environ.get("VLMSTREAM_TOKENS", "").split(",")
                                   if t.strip()]
     secret = webhook_secret or os.environ.get("VLMSTREAM_WEBHOOK_SECRET")
