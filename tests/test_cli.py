@@ -69,6 +69,9 @@ def test_nothing_runnable_exits_non_zero(tmp_path):
     (["x.mp4", "--backend", "nope"], "unknown backend 'nope'; choose one of", 1),
     (["x.mp4", "--drop-policy", "random"], "random", 2),
     (["x.mp4", "--fps", "-3"], "fps", 2),
+    (["x.mp4", "--backend", "detect"], "backend detect does not do task 'motion'", 1),
+    (["x.mp4", "--task", "detect", "--backend", "detect", "--labels", "unicorn"],
+     "'unicorn' is not something the detect model can see", 1),
 ])
 def test_usage_errors_are_one_clear_message(args, needle, code, tmp_path):
     p = run(["run"] + args + ["--out", str(tmp_path)])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from vlmstream.backends import Backend, Task, create
+from vlmstream.backends import Backend, BackendError, Task, create
 from vlmstream.buffers import StreamBuffer, StreamCounters
 from vlmstream.config import BackendConfig, StreamConfig, TemporalSettings
 from vlmstream.frames import Event, Result, now
@@ -29,6 +29,17 @@ from vlmstream.temporal import Geometry, TemporalConfig, TemporalState
 log = logging.getLogger(__name__)
 
 TRACKED_TASKS = frozenset({"detect", "pose"})
+
+
+def check_task(backend: Backend, task: Task) -> None:
+    """Refuse a stream whose task its backend cannot do (or whose labels it cannot see)
+    when it is added, with one message, rather than failing on every batch later."""
+    if task.kind not in backend.tasks:
+        raise BackendError(f"backend {backend.name} does not do task {task.kind!r}; it does: "
+                           f"{', '.join(sorted(backend.tasks))} (give --task)")
+    validate = getattr(backend, "validate", None)
+    if validate is not None:
+        validate(task)
 
 
 @dataclass(eq=False)
@@ -146,6 +157,7 @@ class Pipeline:
                               max_latency_ms=budget_ms,
                               gate=MotionGate() if cfg.gate else None)
             task = Task(cfg.task.kind, tuple(cfg.task.labels), cfg.task.prompt)
+            check_task(sch.backend, task)
             tracked = cfg.task.track and cfg.task.kind in TRACKED_TASKS
             temporal = TemporalState(
                 cfg.id, TemporalConfig(self.temporal.window, self.temporal.enter_count),

@@ -54,6 +54,9 @@ class Backend(Protocol):
     def close(self) -> None:
         ...
 
+    # Optional: ``validate(task) -> None`` raises BackendError when the task's labels or
+    # options cannot work, so a stream is refused when it is added (see pipeline.check_task).
+
 
 BackendFactory = Callable[..., Backend]
 _REGISTRY: dict[str, BackendFactory] = {}

@@ -45,6 +45,10 @@ class DetectBackend:
         self.session = ob.open_session(MODEL, threads, device)
         self._input = self.session.get_inputs()[0].name
 
+    def validate(self, task: Task) -> None:
+        """Words the model cannot see are refused before the stream starts."""
+        self._wanted(task.labels)
+
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
         ob.check_task(self.name, self.tasks, task.kind)
