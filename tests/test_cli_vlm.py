@@ -37,3 +37,11 @@ def test_a_model_that_cannot_load_gets_a_clear_message(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert "no-such-model" in p.stderr and "error:" in p.stderr
+
+
+def test_classify_without_labels_is_refused_before_it_runs(models, tmp_path):
+    p = subprocess.run(VLM + ["--backend", "hf-clip", "--model", str(models["hf-clip"]),
+                              "--task", "classify", "--out", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    assert "task 'classify' needs labels: give --labels" in p.stderr

@@ -58,6 +58,14 @@ class Backend(Protocol):
     # options cannot work, so a stream is refused when it is added (see pipeline.check_task).
 
 
+def require_task_inputs(task: Task) -> None:
+    """What open-vocabulary tasks cannot do without: labels to choose from, a question."""
+    if task.kind == "classify" and not task.labels:
+        raise BackendError("task 'classify' needs labels: give --labels a,b,c")
+    if task.kind == "ask" and not task.prompt:
+        raise BackendError("task 'ask' needs a prompt (the question): give --prompt")
+
+
 BackendFactory = Callable[..., Backend]
 _REGISTRY: dict[str, BackendFactory] = {}
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vlmstream.backends import _hf
-from vlmstream.backends.base import BackendError, Task, register
+from vlmstream.backends.base import BackendError, Task, register, require_task_inputs
 from vlmstream.frames import Output
 
 _SIGMOID_TYPES = ("siglip", "siglip2")
@@ -75,6 +75,8 @@ class HFClipBackend:
         if getattr(ip, "crop_size", None):
             ip.crop_size = {"height": side, "width": side}
 
+    validate = staticmethod(require_task_inputs)  # checked when a stream is added
+
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
         if task.kind not in self.tasks:
@@ -85,8 +87,7 @@ class HFClipBackend:
         feats = self._image_features(images)
         if task.kind == "embed":
             return [Output(extra={"embedding": f}) for f in feats.float().cpu().numpy()]
-        if not task.labels:
-            raise BackendError("classify needs labels (task.labels is empty)")
+        require_task_inputs(task)
         template = str(task.options.get("template", self.template))
         probs = self._probabilities(feats, self._text_features(task.labels, template))
         outs = []

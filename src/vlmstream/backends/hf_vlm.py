@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from vlmstream.backends import _hf
-from vlmstream.backends.base import BackendError, BackendOverloaded, Task, register
+from vlmstream.backends.base import (
+    BackendError,
+    BackendOverloaded,
+    Task,
+    register,
+    require_task_inputs,
+)
 from vlmstream.frames import Output
 
 OnToken = Callable[[int, str], None]
@@ -109,9 +115,8 @@ class HFVLMBackend:
         if task.kind == "caption":
             return task.prompt or self.family.caption_prompt
         if task.kind == "ask":
-            if not task.prompt:
-                raise BackendError("task 'ask' needs a prompt (the question)")
-            return task.prompt
+            require_task_inputs(task)
+            return str(task.prompt)
         template = task.prompt or DEFAULT_PROMPTS["classify"]
         return template.replace("{labels}", ", ".join(task.labels))
 
@@ -169,6 +174,8 @@ class HFVLMBackend:
 
     # ---- inference -----------------------------------------------------------------------
 
+    validate = staticmethod(require_task_inputs)  # checked when a stream is added
+
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
         if task.kind not in self.tasks:
@@ -176,8 +183,7 @@ class HFVLMBackend:
                                f"{', '.join(sorted(self.tasks))}")
         if not images:
             return []
-        if task.kind == "classify" and not task.labels:
-            raise BackendError("classify needs labels (task.labels is empty)")
+        require_task_inputs(task)
         torch = self._torch
         try:
             with torch.inference_mode():

@@ -22,7 +22,13 @@ import cv2
 import numpy as np
 
 from vlmstream.backends import _hf
-from vlmstream.backends.base import BackendError, BackendOverloaded, Task, register
+from vlmstream.backends.base import (
+    BackendError,
+    BackendOverloaded,
+    Task,
+    register,
+    require_task_inputs,
+)
 from vlmstream.backends.hf_vlm import DEFAULT_PROMPTS, parse_label
 from vlmstream.frames import Output
 
@@ -102,15 +108,14 @@ class OpenAIBackend:
     def __repr__(self) -> str:  # the key lives only inside the client's headers
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r})"
 
+    validate = staticmethod(require_task_inputs)  # checked when a stream is added
+
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
         if task.kind not in self.tasks:
             raise BackendError(f"openai backend does not do task {task.kind!r}; it does: "
                                f"{', '.join(sorted(self.tasks))}")
-        if task.kind == "classify" and not task.labels:
-            raise BackendError("classify needs labels (task.labels is empty)")
-        if task.kind == "ask" and not task.prompt:
-            raise BackendError("task 'ask' needs a prompt (the question)")
+        require_task_inputs(task)
         futures = [self._pool.submit(self._one, i, img, task) for i, img in enumerate(images)]
         return [f.result() for f in futures]
 
