@@ -56,11 +56,12 @@ class StreamSlot:
 
 @dataclass
 class _Load:
-    """Backend busy time over a window, for the degradation controller."""
+    """The degradation controller's window: when it started, the worker's busy total at
+    that moment, and the frames shed since (superseded + stale)."""
 
-    busy_s: float = 0.0
     window_start: float = field(default_factory=now)
-    pressure: int = 0  # superseded + stale drops in the window
+    busy_at_start: float = 0.0
+    pressure: int = 0
 
 
 class Scheduler:
@@ -92,6 +93,7 @@ class Scheduler:
         self._exit_worker = False
         self.scale = 1.0
         self._load = _Load()
+        self._busy_total_s = 0.0  # written by the worker only, read by the scheduler
         self._est_infer_s = 0.0  # EWMA of batch inference time
         self._thread = threading.Thread(target=self._loop, name=f"sched-{backend.name}",
                                         daemon=True)
@@ -249,7 +251,7 @@ class Scheduler:
         span = t - ld.window_start
         if span < 0.5:
             return
-        util = ld.busy_s / span
+        util = (self._busy_total_s - ld.busy_at_start) / span
         old = self.scale
         if ld.pressure > 0 and util > 0.85:
             self.scale = max(self.min_scale, self.scale * 0.8)
@@ -260,7 +262,7 @@ class Scheduler:
                 s.sampler.degrade_scale = self.scale
             log.debug("backend %s utilisation %.0f%%, pressure %d: rate scale %.2f -> %.2f",
                       self.backend.name, util * 100, ld.pressure, old, self.scale)
-        self._load = _Load(window_start=t)
+        self._load = _Load(window_start=t, busy_at_start=self._busy_total_s)
 
     # -- worker --------------------------------------------------------------------------
     def _dispatch(self, batch: list[tuple[StreamSlot, Frame]]) -> None:
@@ -305,7 +307,7 @@ class Scheduler:
             return
         t1 = now()
         dt = t1 - t0
-        self._load.busy_s += dt
+        self._busy_total_s += dt
         self._est_infer_s = dt if self._est_infer_s == 0 else 0.8 * self._est_infer_s + 0.2 * dt
         if self._on_batch is not None:
             self._on_batch(len(frames), dt * 1000.0)
