@@ -7,6 +7,7 @@ picture changed at once). Work is done on a small grey copy so it costs about a 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import cv2
@@ -30,6 +31,19 @@ class MotionBackend:
         self.min_area = min_area
         self.max_batch = max_batch
         self._kernel = np.ones((3, 3), np.uint8)
+        # Each analysed picture comes back once as the next one's ``previous``: keep its
+        # small grey copy until then instead of computing it twice. Keyed by identity, with
+        # the picture held so the key cannot be reused; bounded for streams that go away.
+        self._grey_cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def _cached_gray(self, img: np.ndarray) -> np.ndarray:
+        hit = self._grey_cache.pop(id(img), None)
+        return hit[1] if hit is not None and hit[0] is img else self._gray(img)
+
+    def _remember(self, img: np.ndarray, grey: np.ndarray) -> None:
+        self._grey_cache[id(img)] = (img, grey)
+        while len(self._grey_cache) > 256:
+            self._grey_cache.popitem(last=False)
 
     def _gray(self, img: np.ndarray) -> np.ndarray:
         h, w = img.shape[:2]
@@ -46,10 +60,12 @@ class MotionBackend:
         return [self._one(img, p) for img, p in zip(images, prev, strict=True)]
 
     def _one(self, img: np.ndarray, prev: np.ndarray | None) -> Output:
+        g1 = self._gray(img)
+        self._remember(img, g1)
         if prev is None or prev.shape != img.shape:
             return Output(label="still", score=0.0, extra={"activity": 0.0, "scene_cut": False,
                                                            "first": True})
-        g1, g0 = self._gray(img), self._gray(prev)
+        g0 = self._cached_gray(prev)
         diff = cv2.absdiff(g1, g0)
         mask = (diff > self.pixel_threshold).astype(np.uint8)
         activity = float(mask.mean())
