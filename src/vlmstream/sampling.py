@@ -102,8 +102,9 @@ class Sampler:
 
     @property
     def next_due(self) -> float | None:
-        """When the frame held for the next tick may be taken (None: nothing held)."""
-        return self._next_due - 0.25 / self.effective_fps if self._latest is not None else None
+        """When the frame held for the next tick is taken if nothing fresher arrives
+        (None: nothing held). Arrivals wake the scheduler by themselves."""
+        return self._next_due if self._latest is not None else None
 
     @property
     def holds_frame(self) -> bool:
@@ -130,10 +131,12 @@ class Sampler:
             if self.gate is not None:
                 cut = self.gate.is_cut(self._latest)
         cand = self._latest
-        # Up to a quarter period early is on time: the tick grid keeps the average rate,
-        # and the frame in hand is the freshest there is (the next one is a source period away).
-        early = 0.25 / self.effective_fps
-        if cand is None or (now < self._next_due - early and not cut):
+        # A frame that arrives up to half a period before its tick is taken on arrival (the
+        # tick grid keeps the average rate); one held from before that is only the fallback
+        # at the tick itself, when nothing fresher came. So no frame ages waiting for a tick.
+        on_time = (bool(fresh) and now >= self._next_due - 0.5 / self.effective_fps) \
+            or now >= self._next_due
+        if cand is None or not (on_time or cut):
             return None
         self._latest = None
         self._advance_due(now)
