@@ -110,3 +110,28 @@ def test_dispatched_frame_becomes_the_previous_picture():
     f1 = s.poll(T0 + 0.1)
     s.dispatched(f1)
     assert f0.previous is None and f1.previous is f0.image
+
+
+def test_latest_takes_frames_on_arrival_instead_of_ageing_them_until_the_tick():
+    b, c, s = make(DropPolicy.LATEST, fps=10)
+    waits = []
+    for i in range(300):  # 30 fps source, polled every millisecond
+        t = T0 + i / 30
+        b.put(Frame("s", i, img(i % 90), pts=i / 30, arrival_ts=t))
+        for k in range(33):
+            f = s.poll(t + k / 1000)
+            if f is not None:
+                waits.append(f.stages.get("sampled") - f.arrival_ts)
+    assert 98 <= len(waits) <= 101
+    assert max(waits) < 0.002
+
+
+def test_latest_falls_back_to_the_held_frame_at_the_tick():
+    b, c, s = make(DropPolicy.LATEST, fps=10)
+    b.put(Frame("s", 0, img(), pts=0, arrival_ts=T0))
+    assert s.poll(T0) is not None  # the first frame starts the tick grid
+    b.put(Frame("s", 1, img(), pts=0.01, arrival_ts=T0 + 0.01))
+    assert s.poll(T0 + 0.01) is None  # too early: held
+    assert s.next_due == T0 + 0.1
+    f = s.poll(T0 + 0.1)  # nothing fresher came: the held frame at the tick
+    assert f is not None and f.seq == 1
