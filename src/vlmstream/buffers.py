@@ -28,6 +28,8 @@ class StreamCounters:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def drop(self, reason: str, n: int = 1) -> None:
+        if reason not in DROP_REASONS:
+            raise ValueError(f"unknown drop reason {reason!r}; add it to DROP_REASONS")
         if n:
             with self._lock:
                 self.dropped[reason] += n

@@ -79,11 +79,6 @@ class Frame:
             self.stages.stamp("arrival", self.arrival_ts)
 
     @property
-    def age(self) -> float:
-        """Seconds since this frame arrived."""
-        return now() - self.arrival_ts
-
-    @property
     def height(self) -> int:
         return int(self.image.shape[0])
 

@@ -43,7 +43,6 @@ class StreamSlot:
     pending: Frame | None = None
     waiting_since: float | None = None
     last_served: float = 0.0
-    removed: bool = False
     in_flight: int = 0
 
     def deadline(self) -> float:
@@ -112,11 +111,9 @@ class Scheduler:
         pending frame is handed over rather than dropped."""
         with self._lock:
             slot = self._slots.pop(stream_id, None)
-        if slot is not None and not moving:
-            slot.removed = True
-            if slot.pending is not None:
-                slot.counters.drop("shutdown")
-                slot.pending = None
+        if slot is not None and not moving and slot.pending is not None:
+            slot.counters.drop("shutdown")
+            slot.pending = None
         return slot
 
     def slots(self) -> list[StreamSlot]:
