@@ -146,3 +146,41 @@ def test_overloaded_backend_moves_streams_to_the_fallback_and_back():
     for sid in ("c0", "c1"):
         seqs = [r.seq for r in got if r.stream_id == sid]
         assert seqs == sorted(set(seqs))
+
+
+class _Closable(NullBackend):
+    name = "closable"
+    closed = 0
+
+    def close(self):
+        _Closable.closed += 1
+
+
+register("closable-test")(lambda **o: _Closable(**o))
+
+
+def test_a_backend_no_stream_uses_is_released_after_a_grace_period():
+    import time
+
+    from vlmstream.config import BackendConfig, StreamConfig, TaskConfig
+    from vlmstream.pipeline import Pipeline
+
+    pipe = Pipeline()
+    pipe.release_after_s = 0.5
+    bc = BackendConfig(name="closable-test")
+    cfg = StreamConfig(source=SYN.format(0), id="a", backend=bc, task=TaskConfig(kind="null"))
+    pipe.add_stream(cfg)
+    pipe.start()
+    try:
+        pipe.remove_stream("a")
+        pipe.add_stream(cfg)  # back within the grace period: the same backend, not reloaded
+        time.sleep(1.0)
+        assert _Closable.closed == 0 and len(pipe._schedulers) == 1
+        pipe.remove_stream("a")
+        deadline = time.time() + 5
+        while _Closable.closed == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert _Closable.closed == 1 and pipe._schedulers == {}
+    finally:
+        pipe.stop()
+    assert _Closable.closed == 1  # not closed twice

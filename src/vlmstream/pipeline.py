@@ -94,6 +94,10 @@ class Pipeline:
         self._started = False
         self._stopped = False
         self.anonymizer = Anonymizer() if anonymize else None
+        self.release_after_s = 30.0
+        self._supervisor = threading.Thread(target=self._supervise, name="supervisor",
+                                            daemon=True)
+        self._idle_since: dict[str, float] = {}
 
     # -- results -------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Result], None], *, images: bool = False) -> None:
@@ -223,9 +227,30 @@ class Pipeline:
                     self._move(h, primary)
                     log.info("stream %s: back on backend %s", h.id, primary.backend.name)
 
+    def _release_idle_backends(self) -> None:
+        """Close a backend (and free its memory) once no stream has used it for
+        ``release_after_s``; a stream re-added within that time finds it still loaded."""
+        t = now()
+        with self._lock:
+            in_use = {id(h.scheduler) for h in self.streams.values()} | {
+                id(h.primary) for h in self.streams.values() if h.primary is not None}
+            idle = []
+            for key, sch in list(self._schedulers.items()):
+                if id(sch) in in_use:
+                    self._idle_since.pop(key, None)
+                elif t - self._idle_since.setdefault(key, t) >= self.release_after_s:
+                    idle.append(self._schedulers.pop(key))
+                    del self._idle_since[key]
+        for sch in idle:
+            sch.stop(drain=True)
+            sch.backend.close()
+            log.info("backend %s released: no stream has used it for %.0f s", sch.backend.name,
+                     self.release_after_s)
+
     def _supervise(self) -> None:
         while not self._stopped:
             self._restore()
+            self._release_idle_backends()
             time.sleep(0.25)
 
     def _on_state(self, stream_id: str, state: StreamState, error: str | None) -> None:
@@ -236,7 +261,7 @@ class Pipeline:
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self._started = True
-        threading.Thread(target=self._supervise, name="supervisor", daemon=True).start()
+        self._supervisor.start()
         for s in self.sinks:
             s.start()
         for sch in self._schedulers.values():
@@ -271,6 +296,8 @@ class Pipeline:
         if self._stopped:
             return
         self._stopped = True
+        if self._supervisor.is_alive():
+            self._supervisor.join()
         handles = list(self.streams.values())
         for h in handles:
             h.ingest.request_stop()
