@@ -103,6 +103,8 @@ def hls_server(port: int, directory: Path, *, fps: int = 30, size: str = "320x24
                  "--fps", str(fps), "--size", size], timeout_s=30.0)
 
 
-def whip_publisher(url: str, *, fps: int = 30, size: str = "320x240") -> Peer:
-    return Peer([str(HERE / "whip_publisher.py"), url, "--fps", str(fps), "--size", size],
-                ready_line="PUBLISHING", timeout_s=30.0)
+def whip_publisher(url: str, *, fps: int = 30, size: str = "320x240",
+                   token: str | None = None) -> Peer:
+    args = [str(HERE / "whip_publisher.py"), url, "--fps", str(fps), "--size", size]
+    return Peer(args + (["--token", token] if token else []), ready_line="PUBLISHING",
+                timeout_s=30.0)

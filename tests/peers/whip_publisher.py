@@ -42,15 +42,17 @@ class TimeCodedTrack(VideoStreamTrack):
         return frame
 
 
-async def publish(url: str, w: int, h: int, fps: int) -> None:
+async def publish(url: str, w: int, h: int, fps: int, token: str | None = None) -> None:
+    headers = {"Content-Type": "application/sdp"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     while True:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         pc.addTrack(TimeCodedTrack(w, h, fps))
         await pc.setLocalDescription(await pc.createOffer())
         try:
             async with aiohttp.ClientSession() as http:
-                async with http.post(url, data=pc.localDescription.sdp,
-                                     headers={"Content-Type": "application/sdp"}) as r:
+                async with http.post(url, data=pc.localDescription.sdp, headers=headers) as r:
                     if r.status != 201:
                         raise RuntimeError(f"WHIP answered {r.status}: {await r.text()}")
                     answer = await r.text()
@@ -69,10 +71,11 @@ def main() -> None:
     ap.add_argument("url")
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--fps", type=int, default=30)
+    ap.add_argument("--token", default=None, help="bearer token for the WHIP endpoint")
     a = ap.parse_args()
     w, h = (int(v) for v in a.size.split("x"))
     restrict_ice_addresses(["127.0.0.1"])
-    asyncio.run(publish(a.url, w, h, a.fps))
+    asyncio.run(publish(a.url, w, h, a.fps, a.token))
 
 
 if __name__ == "__main__":

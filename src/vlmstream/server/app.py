@@ -342,6 +342,48 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     app.include_router(api)
 
+    # WHIP ingest (RFC 9725) for streams whose source is whip:///NAME: a browser, OBS or any
+    # WHIP client publishes on the API port; the same bearer tokens apply.
+    whip = APIRouter(prefix="/whip", dependencies=[Depends(state.auth.http)], tags=["ingest"],
+                     responses=errors)
+
+    @whip.post("/{name}", status_code=201, response_class=Response,
+               responses={201: {"content": {"application/sdp": {}}}, 404: {"model": ErrorBody},
+                          415: {"model": ErrorBody}})
+    async def whip_offer(name: str, request: Request) -> Response:
+        """Take a publisher's SDP offer; answer with ours and a Location to DELETE."""
+        from vlmstream.sources.webrtc import mounted
+
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/sdp":
+            raise HTTPException(415, "send the SDP offer with Content-Type: application/sdp")
+        found = mounted(name)
+        if found is None:
+            raise HTTPException(404, f"no stream receives WebRTC at /whip/{name}; add a stream "
+                                     f"with source whip:///{name} first")
+        receiver, loop = found
+        offer = (await request.body()).decode("utf-8", "replace")
+        try:
+            answer = await asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(receiver.handle_offer(offer), loop))
+        except ValueError as e:
+            raise HTTPException(400, str(e)) from None
+        return Response(answer, status_code=201, media_type="application/sdp",
+                        headers={"Location": f"/whip/{name}/{receiver.session}"})
+
+    @whip.delete("/{name}/{session}", status_code=200, responses={404: {"model": ErrorBody}})
+    async def whip_end(name: str, session: str) -> Response:
+        """The publisher is done: end its session (the stream waits for the next one)."""
+        from vlmstream.sources.webrtc import mounted
+
+        found = mounted(name)
+        if found is None or found[0].session != session:
+            raise HTTPException(404, f"no WHIP session {session!r} at /whip/{name}")
+        receiver, loop = found
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(receiver.close(), loop))
+        return Response(status_code=200)
+
+    app.include_router(whip)
+
     async def pump(ws: WebSocket, sub: Subscriber) -> None:
         """Send results until the client or the server goes; the client's messages are
         ignored, but reading them is how a disconnect is noticed at once."""

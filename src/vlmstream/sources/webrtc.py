@@ -4,7 +4,8 @@ offer, we answer, and aiortc receives and decodes the video.
 ``WhipReceiver`` is the receiving half and knows nothing of HTTP, so any web framework can
 mount it (``answer = await receiver.handle_offer(offer)``). ``WhipServer`` is a small aiohttp
 endpoint for it, and ``WebRTCSource`` (``whip://HOST:PORT/PATH``) runs both on a thread of
-its own and hands pictures to the ingest thread.
+its own and hands pictures to the ingest thread. ``whip:///NAME`` (no host) opens no port of
+its own: the receiver is mounted by ``vlmstream serve`` at ``POST /whip/NAME`` on the API port.
 
 aiortc notices a dead peer only after ~30 s (ICE consent), so the ingest watchdog and this
 source's read timeout are what detect a publisher that went away.
@@ -114,6 +115,16 @@ class WhipReceiver:
             await pc.close()
 
 
+_MOUNTED: dict[str, tuple[WhipReceiver, asyncio.AbstractEventLoop]] = {}
+_MOUNTED_LOCK = threading.Lock()
+
+
+def mounted(name: str) -> tuple[WhipReceiver, asyncio.AbstractEventLoop] | None:
+    """The receiver (and the event loop it lives on) of the ``whip:///NAME`` stream."""
+    with _MOUNTED_LOCK:
+        return _MOUNTED.get(name)
+
+
 class WhipServer:
     """``POST PATH`` (application/sdp) -> 201 with the answer and a Location to DELETE."""
 
@@ -168,14 +179,21 @@ class WebRTCSource(Source):
 
     def __init__(self, uri: str, *, size: str | tuple[int, int] | None = None,
                  read_timeout_s: float = 5.0, open_timeout_s: float = 5.0,
-                 timecode: bool = False, realtime: bool = True, loop: bool = False) -> None:
+                 timecode: bool = False, realtime: bool = True, loop: bool = False,
+                 ice_addresses: str | None = None) -> None:
         super().__init__()
         parts = urlsplit(uri)
-        if not parts.hostname or not parts.port:
+        # whip:///NAME: mounted on the API server; whip://HOST:PORT/PATH: an endpoint of its own.
+        self.mount_name = parts.path.strip("/") if not parts.netloc else None
+        if self.mount_name is None and (not parts.hostname or not parts.port):
             raise SourceError(f"{uri}: give the address to listen on, e.g. "
-                              "whip://127.0.0.1:8889/whip/cam1")
-        self.uri, self.host, self.port = uri, parts.hostname, parts.port
+                              "whip://127.0.0.1:8889/whip/cam1, or whip:///cam1 to receive "
+                              "on `vlmstream serve`'s port at /whip/cam1")
+        if self.mount_name == "" or (self.mount_name and "/" in self.mount_name):
+            raise SourceError(f"{uri}: a mounted WHIP stream needs one name, e.g. whip:///cam1")
+        self.uri, self.host, self.port = uri, parts.hostname or "", parts.port
         self.path = parts.path or "/"
+        self.ice_addresses = [a.strip() for a in (ice_addresses or "").split(",") if a.strip()]
         self.size = parse_size(size)
         self.read_timeout_s, self.open_timeout_s = float(read_timeout_s), float(open_timeout_s)
         self.timecode = timecode
@@ -192,13 +210,27 @@ class WebRTCSource(Source):
         except ImportError:
             raise SourceError(f"{self.uri}: WebRTC needs aiortc and aiohttp; "
                               "pip install 'vlmstream[live]'") from None
-        if _is_loopback(self.host):
+        if self.ice_addresses:
+            restrict_ice_addresses(self.ice_addresses)
+        elif _is_loopback(self.host):
             restrict_ice_addresses(["127.0.0.1"])
         loop = asyncio.new_event_loop()
         self._loop = loop
-        self._thread = threading.Thread(target=loop.run_forever, name=f"whip-{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=loop.run_forever,
+                                        name=f"whip-{self.mount_name or self.port}", daemon=True)
         self._thread.start()
+        if self.mount_name is not None:
+            with _MOUNTED_LOCK:
+                taken = self.mount_name in _MOUNTED
+                if not taken:
+                    _MOUNTED[self.mount_name] = (self.receiver, loop)
+            if taken:
+                self.close()
+                raise SourceError(f"{self.uri}: another stream already receives at "
+                                  f"/whip/{self.mount_name}; pick another name")
+            return SourceInfo(uri=self.uri, live=True, decoder="aiortc",
+                              extra={"decode": "software (aiortc)",
+                                     "whip_endpoint": f"/whip/{self.mount_name} on the API port"})
         self._server = WhipServer(self.receiver, self.host, self.port, self.path)
         try:
             asyncio.run_coroutine_threadsafe(self._server.start(), loop).result(
@@ -242,6 +274,10 @@ class WebRTCSource(Source):
         loop, self._loop = self._loop, None
         if loop is None:
             return
+        if self.mount_name is not None:
+            with _MOUNTED_LOCK:
+                if _MOUNTED.get(self.mount_name, (None,))[0] is self.receiver:
+                    del _MOUNTED[self.mount_name]
         server = self._server
 
         async def shutdown() -> None:
