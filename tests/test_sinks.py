@@ -119,3 +119,17 @@ def test_console_view_draws_each_streams_state_fps_latency_and_drops():
     for needle in ("door", "live", "9.8", "41", "rate 200", "stale 2", "yard", "reconnecting",
                    "connection refused"):
         assert needle in text, needle
+
+
+def test_only_consumers_that_draw_get_the_picture(tmp_path):
+    """A backed-up JSONL writer must hold results, not frames."""
+    from conftest import run_pipeline_for
+
+    video = VideoSink(tmp_path / "v.mp4")
+    jsonl = JsonlSink(tmp_path / "r.jsonl")
+    seen = {"video": [], "jsonl": []}
+    video.write = lambda r, _w=video.write: (seen["video"].append(r.image is not None), _w(r))
+    jsonl.write = lambda r, _w=jsonl.write: (seen["jsonl"].append(r.image is not None), _w(r))
+    run_pipeline_for(["synthetic://?size=160x120&fps=30"], seconds=1, sinks=[video, jsonl])
+    assert seen["video"] and all(seen["video"])
+    assert seen["jsonl"] and not any(seen["jsonl"])

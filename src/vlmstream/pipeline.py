@@ -4,6 +4,7 @@ Backend -> Temporal -> Sinks, and lets streams come and go while it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -89,7 +90,7 @@ class Pipeline:
         self.streams: dict[str, StreamHandle] = {}
         self._schedulers: dict[str, Scheduler] = {}
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[Result], None]] = []
+        self._listeners: list[tuple[Callable[[Result], None], bool]] = []
         self._keep_images = any(s.needs_images for s in self.sinks)
         self._started = False
         self._stopped = False
@@ -101,8 +102,9 @@ class Pipeline:
 
     # -- results -------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[Result], None], *, images: bool = False) -> None:
-        """Call ``fn`` for every result (from the inference worker: it must not block)."""
-        self._listeners.append(fn)
+        """Call ``fn`` for every result (from the inference worker: it must not block).
+        ``images``: ``fn`` needs the analysed picture on the result."""
+        self._listeners.append((fn, images))
         if images and not self._keep_images:
             self._keep_images = True
             for sch in self._schedulers.values():
@@ -113,10 +115,13 @@ class Pipeline:
             self.anonymizer.apply(r)
         r.stages.stamp("sink")
         self.metrics.observe(r)
+        # Consumers that do not draw get the result without its picture, so a backed-up
+        # queue of them holds results, not frames.
+        lean = r if r.image is None else dataclasses.replace(r, image=None)
         for s in self.sinks:
-            s.publish(r)
-        for fn in self._listeners:
-            fn(r)
+            s.publish(r if s.needs_images else lean)
+        for fn, images in self._listeners:
+            fn(r if images else lean)
 
     def _emit_events(self, events: list[Event]) -> None:
         for e in events:
