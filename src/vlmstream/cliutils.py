@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vlmstream.config import ConfigError
 
@@ -17,7 +18,7 @@ err = Console(stderr=True)
 
 def fail(msg: str, code: int = 2) -> typer.Exit:
     """Print one clear error line; raise what this returns."""
-    err.print(f"[bold red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(msg)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -101,11 +101,19 @@ def _guard(fn: Any) -> Any:
         raise fail(str(e)) from None
 
 
+
 @bench_app.callback(invoke_without_command=True)
 def main(ctx: typer.Context, compare_: Annotated[tuple[Path, Path] | None, typer.Option(
         "--compare", help="Print the differences of two reports (files or folders).")] = None,
          ) -> None:
     """Benchmarks; see `vlmstream bench COMMAND --help`."""
+    try:
+        import psutil  # noqa: F401
+        import sklearn  # noqa: F401
+        import supervision  # noqa: F401
+    except ImportError as e:
+        raise fail(f"vlmstream bench needs the bench extra ({e.name} is missing): "
+                   "pip install 'vlmstream[bench]'") from None
     if compare_ is not None:
         compare(compare_[0], compare_[1])
         raise typer.Exit(0)

@@ -48,12 +48,17 @@ def serve(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the stream management API, live results, metrics and the dashboard."""
-    import uvicorn
-
     from vlmstream.cliutils import fail, setup_logging
     from vlmstream.config import ConfigError, read_yaml
-    from vlmstream.server.app import create_app
-    from vlmstream.server.settings import ServerSettings
+
+    try:
+        import uvicorn
+
+        from vlmstream.server.app import create_app
+        from vlmstream.server.settings import ServerSettings
+    except ImportError as e:
+        raise fail(f"vlmstream serve needs the server extra ({e.name} is missing): "
+                   "pip install 'vlmstream[server]'") from None
 
     setup_logging(verbose)
     try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from vlmstream.config import ConfigError
 from vlmstream.frames import Box, Event, Output
 
 
@@ -45,7 +46,12 @@ class ObjectTracker:
 
     def __init__(self, stream_id: str, geometry: Geometry | None = None, *,
                  lost_after_s: float = 1.0, activation: float = 0.4, min_iou: float = 0.1) -> None:
-        from trackers import ByteTrackTracker
+        try:
+            from trackers import ByteTrackTracker
+        except ImportError:
+            raise ConfigError("tracking needs the trackers package: pip install "
+                              "'vlmstream[track]' && pip install --no-deps trackers==2.6.1 "
+                              "(or set task.track: false)") from None
 
         self.stream_id = stream_id
         self.geometry = geometry or Geometry()
