@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -25,12 +26,12 @@ def stream_table(rows: list[dict[str, Any]], title: str = "vlmstream") -> Table:
     for r in rows:
         e2e = r.get("e2e_ms", {})
         drops = ", ".join(f"{k} {v}" for k, v in sorted(r.get("dropped", {}).items()) if v)
-        t.add_row(str(r.get("id")), str(r.get("state", "")),
+        t.add_row(escape(str(r.get("id"))), str(r.get("state", "")),
                   f"{r.get('fps_recent', r.get('fps', 0.0)):.1f}",
                   f"{r.get('effective_fps', r.get('target_fps', 0.0)):.1f}",
                   _ms(e2e.get("p50")), _ms(e2e.get("p95")), _ms(e2e.get("p99")),
                   str(r.get("frames_in", 0)), str(r.get("analysed", 0)), drops or "-",
-                  (r.get("last_error") or "")[:60])
+                  escape((r.get("last_error") or "")[:60]))
     return t
 
 
