@@ -80,7 +80,8 @@ class ServerState:
             sinks.append(WebhookSink(settings.webhooks))
         if settings.jsonl is not None:
             sinks.append(JsonlSink(settings.jsonl))
-        self.pipeline = Pipeline(sinks, temporal=settings.temporal, metrics=self.metrics)
+        self.pipeline = Pipeline(sinks, temporal=settings.temporal, metrics=self.metrics,
+                                 anonymize=settings.anonymize)
         self.pipeline.subscribe(self.hub.publish, images=True)
         self.registry.register(PipelineCollector(self.pipeline, self.hub))
         self._mutate = threading.Lock()

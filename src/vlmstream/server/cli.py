@@ -45,6 +45,8 @@ def serve(
     task: Annotated[str | None, typer.Option(help="Default task for streams.")] = None,
     backend: Annotated[str | None, typer.Option(help="Default backend for streams.")] = None,
     jsonl: Annotated[Path | None, typer.Option(help="Also write every result here.")] = None,
+    anonymize: Annotated[bool | None, typer.Option(
+        "--anonymize/--no-anonymize", help="Pixelate every person in every picture served.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Serve the stream management API, live results, metrics and the dashboard."""
@@ -71,7 +73,7 @@ def serve(
     cli = {"host": host, "port": port, "grpc_port": grpc_port, "tokens": tokens or None,
            "allow_sources": allow_source, "cors_origins": cors_origin or None,
            "db": db, "retention_days": retention_days,
-           "retention_max_events": retention_max_events, "jsonl": jsonl,
+           "retention_max_events": retention_max_events, "jsonl": jsonl, "anonymize": anonymize,
            "webhooks": [{"url": u, "secret": secret} for u in webhook] if webhook else None,
            "task": {"kind": task} if task else None,
            "backend": {"name": backend} if backend else None}

@@ -44,3 +44,5 @@ class ServerSettings(BaseModel):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     streams: list[StreamConfig] = Field(default_factory=list, description="streams at start")
     jsonl: Path | None = Field(default=None, description="also write every result here")
+    anonymize: bool = Field(default=False, description="pixelate every person in every picture "
+                            "the server sends (dashboard, thumbnails)")
