@@ -14,7 +14,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,10 +29,8 @@ from vlmstream.backends.base import (
     register,
     require_task_inputs,
 )
-from vlmstream.backends.hf_vlm import DEFAULT_PROMPTS, parse_label
+from vlmstream.backends.hf_vlm import DEFAULT_PROMPTS, OnToken, parse_label
 from vlmstream.frames import Output
-
-OnToken = Callable[[int, str], None]
 
 CHOICE_MODES = ("prompt", "guided_choice", "structured_outputs")
 _RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
