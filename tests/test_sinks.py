@@ -112,10 +112,16 @@ def test_console_view_draws_each_streams_state_fps_latency_and_drops():
     buf = io.StringIO()
     view = ConsoleView(lambda: rows, Console(file=buf, force_terminal=True, width=160),
                        refresh_s=0.05)
+    import logging
+
+    before = logging.getLogger().handlers[:]
     view.start()
+    logging.getLogger("vlmstream.test").error("camera yard went away")
     time.sleep(0.3)
     view.close()
+    assert logging.getLogger().handlers == before  # the terminal's own logging is back
     text = buf.getvalue()
+    assert "camera yard went away" in text  # logged through the live view, not over it
     for needle in ("door", "live", "9.8", "41", "rate 200", "stale 2", "yard", "reconnecting",
                    "connection refused"):
         assert needle in text, needle

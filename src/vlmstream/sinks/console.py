@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 
@@ -31,7 +33,7 @@ def stream_table(rows: list[dict[str, Any]], title: str = "vlmstream") -> Table:
                   f"{r.get('effective_fps', r.get('target_fps', 0.0)):.1f}",
                   _ms(e2e.get("p50")), _ms(e2e.get("p95")), _ms(e2e.get("p99")),
                   str(r.get("frames_in", 0)), str(r.get("analysed", 0)), drops or "-",
-                  escape((r.get("last_error") or "")[:60]))
+                  escape((r.get("last_error") or "")[:120]))
     return t
 
 
@@ -45,8 +47,17 @@ class ConsoleView:
         self.refresh_s = refresh_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="console", daemon=True)
+        self._saved_handlers: list[logging.Handler] | None = None
 
     def start(self) -> None:
+        # Log lines go through the live console, above the table; written straight to the
+        # terminal they would tear the table apart.
+        root = logging.getLogger()
+        self._saved_handlers = root.handlers[:]
+        handler = RichHandler(console=self.console, show_time=False, show_path=False,
+                              markup=False, rich_tracebacks=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        root.handlers = [handler]
         self._thread.start()
 
     def _run(self) -> None:
@@ -59,3 +70,6 @@ class ConsoleView:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(2.0)
+        if self._saved_handlers is not None:
+            logging.getLogger().handlers = self._saved_handlers
+            self._saved_handlers = None

@@ -268,7 +268,9 @@ class Ingest:
                 self._last_arrival = t
             return None, False
         except SourceError as e:
-            log.error("stream %s: %s", self.stream_id, e)
+            # The same failure again (a camera that stays down) is news only once.
+            level = logging.DEBUG if str(e) == self.last_error else logging.ERROR
+            log.log(level, "stream %s: %s", self.stream_id, e)
             live = src is not None and src.live
             return str(e), e.retryable or (live and self._got_frames)
         except Exception as e:  # never let one stream's bug take the process down
