@@ -51,10 +51,8 @@ class DetectBackend:
 
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
-        ob.check_task(self.name, self.tasks, task.kind)
-        if not images:
+        if not ob.check_call(self.name, self.tasks, task.kind, images):
             return []
-        ob.check_images(images)
         wanted = self._wanted(task.labels)
         boxes = [ob.Letterbox.fit(*img.shape[:2], SIDE, SIDE) for img in images]
         batch = np.stack([lb.apply(img) for lb, img in zip(boxes, images, strict=True)])

@@ -54,10 +54,8 @@ class ImagenetBackend:
 
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
-        ob.check_task(self.name, self.tasks, task.kind)
-        if not images:
+        if not ob.check_call(self.name, self.tasks, task.kind, images):
             return []
-        ob.check_images(images)
         groups = self.vocab.resolve_all(task.labels) if task.kind == "classify" else {}
         x = np.stack([self._prepare(img) for img in images])
         logits, emb = self.session.run(None, {self._input: x})

@@ -123,16 +123,16 @@ class Letterbox:
         return out
 
 
-def check_images(images: Any) -> None:
-    for img in images:
-        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-            raise BackendError(f"expected HxWx3 uint8 RGB pictures, got {img.dtype} {img.shape}")
-
-
-def check_task(name: str, tasks: frozenset[str], kind: str) -> None:
+def check_call(name: str, tasks: frozenset[str], kind: str, images: Any) -> bool:
+    """Refuse a task the backend does not do and pictures that are not HxWx3 uint8 RGB;
+    True when there is work (a non-empty batch)."""
     if kind not in tasks:
         raise BackendError(f"the {name} backend does not do task {kind!r}; it does: "
                            f"{', '.join(sorted(tasks))}")
+    for img in images:
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise BackendError(f"expected HxWx3 uint8 RGB pictures, got {img.dtype} {img.shape}")
+    return len(images) > 0
 
 
 def reject_unknown(name: str, unknown: dict[str, object], known: Sequence[str]) -> None:

@@ -46,8 +46,7 @@ class PoseBackend:
 
     def infer(self, images: Sequence[np.ndarray], task: Task,
               previous: Sequence[np.ndarray | None] | None = None) -> list[Output]:
-        ob.check_task(self.name, self.tasks, task.kind)
-        ob.check_images(images)
+        ob.check_call(self.name, self.tasks, task.kind, images)
         return [self._one(img) for img in images]
 
     def _letterbox(self, h: int, w: int) -> ob.Letterbox:
